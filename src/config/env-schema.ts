@@ -18,7 +18,7 @@ export const EnvSchema = Type.Object({
   }),
   TRUST_PROXY: Type.String({
     default: 'false',
-    description: 'which reverse proxies may set `X-Forwarded-For`: `false`, `true`, a hop count, or comma-separated addresses/CIDRs'
+    description: 'reverse proxies whose `X-Forwarded-For` is believed: `false`, or comma-separated addresses/CIDRs/`loopback`; `true` believes any peer'
   }),
 
   UPSTREAM_BASE_URL: Type.Optional(Type.String({ format: 'uri', description: 'platform API origin, e.g. `https://platform.example`' })),

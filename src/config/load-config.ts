@@ -77,11 +77,11 @@ function parseApiKeys (text: string | undefined, problems: string[]): Record<str
   return parsed as Record<string, string>
 }
 
-function parseTrustProxy (text: string): boolean | number | string[] {
+/** `true` trusts every peer's X-Forwarded-For (spoofable unless a proxy always overwrites it); a list trusts only those hops. */
+function parseTrustProxy (text: string): boolean | string[] {
   const value = text.trim()
   if (value === 'false' || value === '') return false
   if (value === 'true') return true
-  if (/^\d+$/.test(value)) return Number(value)
   return value.split(',').map((hop) => hop.trim()).filter(Boolean)
 }
 

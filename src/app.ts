@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyRequest } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { DestinationStream } from 'pino'
+import secureJson from 'secure-json-parse'
+import type { Config } from './config/load-config.ts'
+import { createLogger } from './logging/create-logger.ts'
+import { createValidatorCompiler } from './validation/validator-compiler.ts'
+import { ProblemError } from './problems/problem-error.ts'
+import { sendProblem } from './problems/send-problem.ts'
+import { toProblem } from './problems/to-problem.ts'
+import { ProblemSchema } from './schemas/common.ts'
+import authPlugin from './auth/auth-plugin.ts'
+import auditStorePlugin from './plugins/audit-store-plugin.ts'
+import stopAndCutClientPlugin from './plugins/stop-and-cut-client-plugin.ts'
+import type { StopAndCutClientDeps } from './upstream/stop-and-cut-client.ts'
+import cutRoute from './routes/cut/cut-route.ts'
+import healthRoutes from './routes/ops/health-routes.ts'
+
+export interface BuildOptions {
+  /** Where log lines go (default stdout); tests capture them here. */
+  logDestination?: DestinationStream
+  /** Clock, sleep and randomness of the platform client, for tests that must not wait. */
+  upstreamDeps?: StopAndCutClientDeps
+}
+
+// A client's request id is kept when it is sane; otherwise one is generated.
+const SANE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
+function requestIdOf (request: { headers: Record<string, string | string[] | undefined> }): string {
+  const given = request.headers['x-request-id']
+  return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID()
+}
+
+/** The whole service as one Fastify instance: the server, the tests, the demo and the benchmark all build it here. */
+export async function buildApp (config: Config, options: BuildOptions = {}) {
+  const app = Fastify({
+    loggerInstance: createLogger(config, options.logDestination) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    requestIdHeader: false,
+    genReqId: requestIdOf,
+    trustProxy: config.trustProxy,
+    // Slow clients must not hold a connection (and an in-flight lock) open forever.
+    requestTimeout: 60_000
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.setValidatorCompiler(createValidatorCompiler())
+  app.addSchema(ProblemSchema)
+
+  // JSON bodies: an empty one is absent (the route reads it as {}), prototype poisoning is refused.
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    if (body === '') return done(null, undefined)
+    try {
+      done(null, secureJson.parse(body as string, { protoAction: 'error', constructorAction: 'error' }))
+    } catch {
+      done(new ProblemError('malformed_json', 'The body could not be parsed as JSON.'), undefined)
+    }
+  })
+
+  app.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
+  app.addHook('onResponse', async (request, reply) => {
+    const params = request.params as Record<string, string | undefined> | undefined
+    request.log.info({
+      method: request.method,
+      route: request.routeOptions.url,
+      status: reply.statusCode,
+      sub: (request.user as FastifyRequest['user'] | undefined)?.sub,
+      projectId: params?.projectId?.slice(0, 128),
+      videoId: params?.videoId?.slice(0, 128),
+      upstreamAttempts: reply.getHeader('x-upstream-attempts'),
+      durationMs: Math.round(reply.elapsedTime)
+    }, 'request completed')
+  })
+
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    const problem = toProblem(error)
+    if (problem.code === 'internal') request.log.error({ err: error }, 'unexpected error')
+    return sendProblem(reply, request, problem)
+  })
+  app.setNotFoundHandler(async (request, reply) =>
+    sendProblem(reply, request, new ProblemError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`)))
+
+  await app.register(authPlugin, { config })
+  await app.register(auditStorePlugin, { url: config.auditStoreUrl })
+  await app.register(stopAndCutClientPlugin, { config: config.upstream, deps: options.upstreamDeps })
+  await app.register(healthRoutes)
+  await app.register(cutRoute, { config })
+  return app
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>

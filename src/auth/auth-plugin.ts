@@ -1,0 +1,107 @@
+import { createPublicKey } from 'node:crypto'
+import fp from 'fastify-plugin'
+import fastifyJwt, { type FastifyJWTOptions } from '@fastify/jwt'
+import buildGetJwks from 'get-jwks'
+import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
+import type { Config } from '../config/load-config.ts'
+import { ProblemError } from '../problems/problem-error.ts'
+import { projectsOf, scopesOf, type TokenClaims } from './token-claims.ts'
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: TokenClaims
+    user: TokenClaims
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** An onRequest hook: verifies the bearer token, then requires `scope` and, when named, access to the project in that path parameter. */
+    requireAccess: (scope: string, options?: { projectParam?: string }) => onRequestAsyncHookHandler
+    /** The projects the verified caller may see or act on. */
+    callerProjects: (request: FastifyRequest) => readonly string[] | '*'
+  }
+}
+
+const CLOCK_TOLERANCE_MS = 30_000
+const REALM = 'Bearer realm="livecut-bff"'
+const ASYMMETRIC_ALGORITHMS = ['RS256', 'ES256', 'EdDSA']
+
+/** The algorithm a PEM public key allows: never an HMAC one, so a key cannot be used as an HS256 secret. */
+function algorithmsForPublicKey (pem: string): string[] {
+  const type = createPublicKey(pem).asymmetricKeyType
+  if (type === 'rsa') return ['RS256']
+  if (type === 'ec') return ['ES256']
+  if (type === 'ed25519') return ['EdDSA']
+  throw new Error(`JWT_PUBLIC_KEY: unsupported key type ${type ?? 'unknown'} (use RSA, P-256 or Ed25519)`)
+}
+
+function jwtOptions (jwt: Config['jwt']): FastifyJWTOptions {
+  const claims = {
+    clockTolerance: CLOCK_TOLERANCE_MS,
+    // A token without expiry would be valid forever once leaked.
+    requiredClaims: ['exp', ...(jwt.issuer !== null ? ['iss'] : []), ...(jwt.audience !== null ? ['aud'] : [])],
+    ...(jwt.issuer !== null && { allowedIss: jwt.issuer }),
+    ...(jwt.audience !== null && { allowedAud: jwt.audience })
+  }
+  if (jwt.jwksUrl !== null) {
+    const url = new URL(jwt.jwksUrl)
+    const jwks = buildGetJwks({ jwksPath: url.pathname + url.search, max: 100, ttl: 10 * 60_000 })
+    return {
+      // get-jwks caches keys by kid and fetches the set again for a kid it has not seen.
+      secret: async (_request: FastifyRequest, token: unknown) => {
+        const header = (token as { header: { kid?: string, alg?: string } }).header
+        return await jwks.getPublicKey({ domain: url.origin, kid: header.kid, alg: header.alg })
+      },
+      verify: { algorithms: ASYMMETRIC_ALGORITHMS, ...claims }
+    } as FastifyJWTOptions
+  }
+  if (jwt.publicKey !== null) {
+    return { secret: { public: jwt.publicKey }, verify: { algorithms: algorithmsForPublicKey(jwt.publicKey), ...claims } } as FastifyJWTOptions
+  }
+  return { secret: jwt.secret as string, verify: { algorithms: ['HS256'], ...claims } } as FastifyJWTOptions
+}
+
+/** Any failure to verify is a 401, except an identity provider we cannot reach. */
+function unauthenticated (error: Error & { code?: string }): ProblemError {
+  if (error.code === 'JWKS_REQUEST_FAILED' || error.code === 'NO_JWKS' || error.name === 'TypeError') {
+    return new ProblemError('dependency_unavailable', 'The identity provider\'s keys could not be fetched; try again shortly.', { retryAfterSeconds: 5 })
+  }
+  if (error.code === 'FST_JWT_NO_AUTHORIZATION_IN_HEADER') {
+    return new ProblemError('unauthenticated', 'Send Authorization: Bearer <token>.', { challenge: REALM })
+  }
+  const reason = error.code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED'
+    ? 'The token has expired.'
+    : error.code === 'FST_JWT_BAD_REQUEST'
+      ? 'The Authorization header must be "Bearer <token>".'
+      : 'The token could not be verified.'
+  return new ProblemError('unauthenticated', reason, { challenge: `${REALM}, error="invalid_token", error_description="${reason}"` })
+}
+
+async function authPlugin (fastify: FastifyInstance, { config }: { config: Config }): Promise<void> {
+  await fastify.register(fastifyJwt, jwtOptions(config.jwt))
+  const projectsClaim = config.jwt.projectsClaim
+
+  fastify.decorate('callerProjects', (request: FastifyRequest) => projectsOf(request.user, projectsClaim))
+
+  fastify.decorate('requireAccess', (scope: string, options: { projectParam?: string } = {}): onRequestAsyncHookHandler => {
+    const denied = (detail: string): ProblemError =>
+      new ProblemError('forbidden', detail, { challenge: `${REALM}, error="insufficient_scope", scope="${scope}"` })
+    return async function requireAccess (request) {
+      try {
+        await request.jwtVerify()
+      } catch (error) {
+        throw unauthenticated(error as Error)
+      }
+      if (!scopesOf(request.user).has(scope)) throw denied(`The token lacks the scope ${scope}.`)
+      if (options.projectParam === undefined) return
+      const projectId = (request.params as Record<string, string | undefined>)[options.projectParam]
+      const projects = projectsOf(request.user, projectsClaim)
+      if (projects !== '*' && (projectId === undefined || !projects.includes(projectId))) {
+        throw denied('The token does not grant access to this project.')
+      }
+    }
+  })
+}
+
+export default fp(authPlugin, { name: 'auth', fastify: '5.x' })

@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { AuditedCut, AuditEntry, AuditOutcome } from '../../audit/audit-entry.ts'
+import type { AuditStore } from '../../audit/audit-store.ts'
+import { clientIdOf } from '../../auth/token-claims.ts'
+import type { StopAndCutOutcome } from '../../upstream/stop-and-cut.ts'
+
+// Client-supplied strings are stored bounded, so a caller cannot bloat the trail.
+const MAX_USER_AGENT = 512
+const MAX_PATH_ID = 128
+const bounded = (value: string | undefined, max: number): string | null => value === undefined ? null : value.slice(0, max)
+
+/** What the cut route learns about one request on its way, to write its one audit entry. */
+export interface CutAuditState {
+  entryId: string
+  time: string
+  startedAt: number
+  cut: AuditedCut | null
+  visibility: string | null
+  idempotencyKey: string | null
+  upstream: Omit<StopAndCutOutcome, 'result'> | null
+  videoPublicId: string | null
+  intentRecorded: boolean
+  finalRecorded: boolean
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    cutAudit: CutAuditState | null
+  }
+}
+
+export function startCutAudit (request: FastifyRequest): CutAuditState {
+  request.cutAudit ??= {
+    entryId: randomUUID(),
+    time: new Date().toISOString(),
+    startedAt: performance.now(),
+    cut: null,
+    visibility: null,
+    idempotencyKey: null,
+    upstream: null,
+    videoPublicId: null,
+    intentRecorded: false,
+    finalRecorded: false
+  }
+  return request.cutAudit
+}
+
+function entryOf (request: FastifyRequest, state: CutAuditState, outcome: AuditOutcome, status: number | null, reason: string | null): AuditEntry {
+  const params = request.params as Record<string, string | undefined>
+  const claims = request.user as FastifyRequest['user'] | undefined
+  const userAgent = request.headers['user-agent']
+  return {
+    id: state.entryId,
+    requestId: request.id,
+    time: state.time,
+    actor: {
+      sub: typeof claims?.sub === 'string' ? claims.sub : null,
+      clientId: claims === undefined ? null : clientIdOf(claims),
+      ip: request.ip,
+      userAgent: bounded(userAgent, MAX_USER_AGENT)
+    },
+    action: 'live-video.stop-and-cut',
+    projectId: bounded(params.projectId, MAX_PATH_ID),
+    videoId: bounded(params.videoId, MAX_PATH_ID),
+    request: { cut: state.cut, visibility: state.visibility, idempotencyKey: state.idempotencyKey },
+    outcome,
+    status,
+    reason,
+    upstream: state.upstream,
+    videoPublicId: state.videoPublicId,
+    durationMs: status === null ? null : Math.round(performance.now() - state.startedAt)
+  }
+}
+
+/** Records the intent before the platform is called; if this throws, the platform must not be called. */
+export async function recordIntent (store: AuditStore, request: FastifyRequest, state: CutAuditState): Promise<void> {
+  await store.append(entryOf(request, state, 'unknown', null, null), false)
+  state.intentRecorded = true
+}
+
+/**
+ * Records how the request ended, once. Returns false (and logs) when the store failed: an
+ * entry whose intent was recorded then reads `unknown`, which is what the trail can vouch for.
+ */
+export async function recordFinal (store: AuditStore, request: FastifyRequest, reply: FastifyReply, outcome: AuditOutcome, reason: string | null): Promise<boolean> {
+  const state = startCutAudit(request)
+  if (state.finalRecorded) return true
+  try {
+    await store.append(entryOf(request, state, outcome, reply.statusCode, reason), true)
+    state.finalRecorded = true
+    return true
+  } catch (error) {
+    request.log.error({ err: error, auditId: state.entryId }, 'audit: the final record could not be written')
+    return false
+  }
+}

@@ -1,0 +1,28 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+
+const StatusSchema = Type.Object({ status: Type.String() })
+const NotReadySchema = Type.Object({ status: Type.String(), reason: Type.String() })
+
+/** Probes for the orchestrator: no token, no audit, nothing about the configuration. */
+const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  const { auditStore } = fastify
+
+  fastify.get('/healthz', {
+    schema: { summary: 'Liveness', tags: ['operations'], response: { 200: StatusSchema } }
+  }, async () => ({ status: 'ok' }))
+
+  fastify.get('/readyz', {
+    schema: { summary: 'Readiness: the audit store takes writes', tags: ['operations'], response: { 200: StatusSchema, 503: NotReadySchema } }
+  }, async (request, reply) => {
+    try {
+      await auditStore.checkWritable()
+    } catch (error) {
+      request.log.warn({ err: error }, 'readiness: the audit store is not writable')
+      return await reply.code(503).send({ status: 'unavailable', reason: 'audit store not writable' })
+    }
+    return { status: 'ready' }
+  })
+}
+
+export default healthRoutes

@@ -1,0 +1,25 @@
+import closeWithGrace from 'close-with-grace'
+import { buildApp } from './app.ts'
+import { ConfigError, loadConfig } from './config/load-config.ts'
+
+/** Process concerns only: configuration from the environment, listen, signals, exit. */
+let loaded: ReturnType<typeof loadConfig>
+try {
+  loaded = loadConfig(process.env)
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error
+  console.error(`livecut-bff refuses to start: ${error.message}`)
+  process.exit(1)
+}
+const { config, warnings } = loaded
+const app = await buildApp(config)
+for (const warning of warnings) app.log.warn(`DEVELOPMENT DEFAULT: ${warning}`)
+
+// In-flight cuts finish and are audited before the process exits; a second signal exits at once.
+closeWithGrace({ delay: 20_000 }, async ({ signal, err }) => {
+  if (err !== undefined) app.log.error({ err }, 'shutting down after an error')
+  else app.log.info({ signal }, 'shutting down: finishing in-flight requests')
+  await app.close()
+})
+
+await app.listen({ host: config.host, port: config.port })
