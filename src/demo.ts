@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto'
+import closeWithGrace from 'close-with-grace'
+import { buildApp } from './app.ts'
+import { DEV_UPSTREAM_API_KEY, loadConfig } from './config/load-config.ts'
+import { startSimulator } from './simulator/server.ts'
+
+/**
+ * `npm run demo`: the service against the built-in platform simulator, with a generated
+ * signing secret, printing a token and a curl command to paste. Nothing to set up.
+ */
+const ISSUER = 'livecut-demo'
+const AUDIENCE = 'livecut-bff'
+const PROJECT = 'demo-project'
+
+const simulator = await startSimulator({ apiKeys: [DEV_UPSTREAM_API_KEY] })
+const { config } = loadConfig({
+  ...process.env,
+  NODE_ENV: 'development',
+  UPSTREAM_BASE_URL: simulator.url,
+  UPSTREAM_API_KEY: DEV_UPSTREAM_API_KEY,
+  JWT_SECRET: randomBytes(32).toString('base64url'),
+  JWT_ISSUER: ISSUER,
+  JWT_AUDIENCE: AUDIENCE,
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn'
+})
+const app = await buildApp(config)
+closeWithGrace({ delay: 10_000 }, async () => {
+  await app.close()
+  await simulator.close()
+})
+await app.listen({ host: '127.0.0.1', port: config.port })
+
+const token = app.jwt.sign(
+  { sub: 'demo-user', azp: 'demo-console', scope: 'live:cut audit:read', projects: [PROJECT], iss: ISSUER, aud: AUDIENCE },
+  { expiresIn: '8h' }
+)
+const base = `http://127.0.0.1:${config.port}`
+console.log(`
+livecut-bff demo: service on ${base}, platform simulator on ${simulator.url}
+audit trail: ${config.auditStoreUrl}
+
+A token for project "${PROJECT}" (scopes live:cut audit:read, valid 8 hours):
+
+export TOKEN='${token}'
+
+Stop and cut a live video (each live video can be stopped once: change the id for another cut):
+
+curl -sS -X POST ${base}/v1/projects/${PROJECT}/live-videos/live-1/cut \\
+  -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
+  -d '{"startMs":600000,"endMs":900000,"visibility":"public"}'
+
+Ctrl-C stops the demo.
+`)
