@@ -108,10 +108,15 @@ export function loadConfig (rawEnv: Record<string, string | undefined> = process
       const name = error.instancePath.slice(1)
       // Secret values are never echoed into the message.
       problems.push(`${name}: ${error.message ?? 'invalid'}`)
+      delete env[name]
     }
-    throw new ConfigError(problems)
+    // Without the invalid values (defaults in their place), the remaining checks still run,
+    // so one message names every problem.
+    validateEnv(env)
   }
-  return { config: toConfig(env, problems, warnings), warnings }
+  const config = toConfig(env as Env, problems, warnings)
+  if (problems.length > 0) throw new ConfigError(problems)
+  return { config, warnings }
 }
 
 /** What production refuses to start without; checked on the raw variables so that it is reported with any type error. */
@@ -171,8 +176,6 @@ function toConfig (env: Env, problems: string[], warnings: string[]) {
       warnings.push('no JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL: generated a random HS256 secret, so no outside token verifies (npm run demo prints a usable one)')
     }
   }
-  if (problems.length > 0) throw new ConfigError(problems)
-
   return {
     production,
     host: env.HOST,

@@ -1,10 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { buildApp, type App, type BuildOptions } from '../../src/app.ts'
 import { loadConfig, type Config } from '../../src/config/load-config.ts'
 import { startSimulator, type RunningSimulator, type StartSimulatorOptions } from '../../src/simulator/server.ts'
+import { tempDir } from './temp-dir.ts'
 import { TEST_AUDIENCE, TEST_ISSUER, TEST_JWT_SECRET } from './tokens.ts'
 
 export const PLATFORM_KEY = 'platform-key-for-tests-5b1f0c'
@@ -28,13 +27,6 @@ export interface ServiceUnderTest {
   config: Config
   simulator: RunningSimulator
   logs: LogCapture
-}
-
-/** A temporary directory removed at teardown. */
-export function tempDir (t: Teardown): string {
-  const dir = mkdtempSync(join(tmpdir(), 'livecut-test-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
 }
 
 /**
