@@ -1,0 +1,276 @@
+import { createHash } from 'node:crypto'
+import canonicalize from 'canonicalize'
+import type { AuditEntry, AuditOutcome } from './audit-entry.ts'
+import type { AuditStore, VerifyResult } from './audit-store.ts'
+import { AuditDuplicateRecordError, AuditInvalidEntryError, AuditRecordMismatchError } from './audit-errors.ts'
+
+/**
+ * The hash chain both stores share. Record `seq` (1, 2, 3… without gaps) is hashed as
+ * `SHA-256(prevHash + canonical)`, where `canonical` is the RFC 8785 serialisation of
+ * `{ seq, entryId, final, entry }` and `prevHash` is the hash of record `seq - 1`
+ * (GENESIS_HASH for the first). The columns that queries filter on are copies of fields of the
+ * hashed entry; verification checks that they still agree with it.
+ */
+
+export const GENESIS_HASH = '0'.repeat(64)
+
+export const AUDIT_OUTCOMES: readonly AuditOutcome[] = ['succeeded', 'rejected', 'failed', 'unknown']
+
+/** One stored record, as both stores keep it (column names in snake_case there). */
+export interface AuditRecordRow {
+  seq: number
+  entryId: string
+  final: boolean
+  /** seq of the entry's first record: its intent's, or its own for a lone final. Orders entries. */
+  entrySeq: number
+  projectId: string | null
+  videoId: string | null
+  actorSub: string | null
+  outcome: string
+  /** The entry's `time`, epoch milliseconds. */
+  timeMs: number
+  /** The entry as JSON; the hash covers its canonical (RFC 8785) form. */
+  body: string
+  prevHash: string
+  hash: string
+}
+
+/** The last record of a chain; kept outside the database, it lets verification detect truncation. */
+export interface ChainHead {
+  seq: number
+  hash: string
+}
+
+export type ChainVerifyResult = VerifyResult & {
+  /** The last record that verified (null when none did). */
+  head: ChainHead | null
+}
+
+export interface VerifyOptions {
+  /** A head recorded earlier: the chain must still contain this record, with this hash. */
+  expectHead?: ChainHead
+}
+
+/** Both stores: the AuditStore contract, with verification that can check a recorded head. */
+export interface ChainedAuditStore extends AuditStore {
+  verify (options?: VerifyOptions): Promise<ChainVerifyResult>
+}
+
+/** An entry checked and serialised, ready to be placed in the chain. */
+export interface PreparedRecord {
+  entryId: string
+  final: boolean
+  /** The entry as stored and hashed (its JSON parsed back, so reads equal what was hashed). */
+  entry: AuditEntry
+  body: string
+  projectId: string | null
+  videoId: string | null
+  actorSub: string | null
+  outcome: AuditOutcome
+  timeMs: number
+}
+
+/** What the store knows about the chain and the entry when it appends, read under its lock. */
+export interface AppendContext {
+  head: ChainHead | null
+  /** The entry's intent, if it has one. */
+  intent: { seq: number, projectId: string | null, timeMs: number } | null
+  hasFinal: boolean
+}
+
+export function canonicalRecord (seq: number, entryId: string, final: boolean, entry: unknown): string {
+  const text = canonicalize({ seq, entryId, final, entry })
+  if (text === undefined) throw new AuditInvalidEntryError('not serialisable')
+  return text
+}
+
+export function recordHash (prevHash: string, canonical: string): string {
+  return createHash('sha256').update(prevHash).update(canonical).digest('hex')
+}
+
+const MAX_ID_LENGTH = 200
+
+/** Epoch milliseconds of an ISO 8601 time with a zone (`Z` or `±hh:mm`); NaN otherwise. */
+export function parseIsoTime (text: string): number {
+  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/.test(text)) return Number.NaN
+  return Date.parse(text)
+}
+
+/** The columns a record's entry implies; both append and verification derive them here. */
+function columnsOf (entry: AuditEntry): Pick<AuditRecordRow, 'entryId' | 'projectId' | 'videoId' | 'actorSub' | 'outcome' | 'timeMs'> {
+  return {
+    entryId: entry.id,
+    projectId: entry.projectId ?? null,
+    videoId: entry.videoId ?? null,
+    actorSub: entry.actor?.sub ?? null,
+    outcome: entry.outcome,
+    timeMs: typeof entry.time === 'string' ? parseIsoTime(entry.time) : Number.NaN
+  }
+}
+
+/** Validates and serialises an entry before any lock is taken. */
+export function prepareRecord (entry: AuditEntry, final: boolean): PreparedRecord {
+  if (typeof entry !== 'object' || entry === null) throw new AuditInvalidEntryError('not an object')
+  if (typeof entry.id !== 'string' || entry.id === '' || entry.id.length > MAX_ID_LENGTH) {
+    throw new AuditInvalidEntryError(`id must be a string of 1–${MAX_ID_LENGTH} characters`)
+  }
+  try {
+    // Rejects what JSON would silently turn into null (NaN, Infinity) before anything is stored.
+    if (canonicalize(entry) === undefined) throw new TypeError('undefined')
+  } catch (error) {
+    throw new AuditInvalidEntryError(`not serialisable (${(error as Error).message})`)
+  }
+  // Stored in the entry's own key order, for people reading it; hashed in canonical form.
+  const body = JSON.stringify(entry)
+  const stored = JSON.parse(body) as AuditEntry
+  const columns = columnsOf(stored)
+  if (Number.isNaN(columns.timeMs)) throw new AuditInvalidEntryError(`time ${JSON.stringify(entry.time)} is not an ISO 8601 time with a zone`)
+  if (!AUDIT_OUTCOMES.includes(columns.outcome as AuditOutcome)) throw new AuditInvalidEntryError(`outcome ${JSON.stringify(entry.outcome)} is not one of ${AUDIT_OUTCOMES.join(', ')}`)
+  if (!final && columns.outcome !== 'unknown') throw new AuditInvalidEntryError('an intent record must read outcome "unknown"')
+  for (const name of ['projectId', 'videoId', 'actorSub'] as const) {
+    const value = columns[name]
+    if (value !== null && typeof value !== 'string') throw new AuditInvalidEntryError(`${name} must be a string or null`)
+  }
+  return { ...columns, outcome: columns.outcome as AuditOutcome, final, entry: stored, body }
+}
+
+/**
+ * The row to insert, given the chain's head and what the entry already has. Enforces one intent
+ * at most, one final at most, no intent after the final, and a final that matches its intent.
+ */
+export function planAppend (record: PreparedRecord, context: AppendContext): AuditRecordRow {
+  const { entryId } = record
+  if (context.hasFinal) throw new AuditDuplicateRecordError(`entry ${entryId} already has its final record`)
+  let entrySeq: number | null = null
+  if (context.intent !== null) {
+    if (!record.final) throw new AuditDuplicateRecordError(`entry ${entryId} already has an intent record`)
+    if (context.intent.projectId !== record.projectId || context.intent.timeMs !== record.timeMs) {
+      throw new AuditRecordMismatchError(`the final record of entry ${entryId} names another projectId or time than its intent`)
+    }
+    entrySeq = context.intent.seq
+  }
+  const seq = (context.head?.seq ?? 0) + 1
+  const prevHash = context.head?.hash ?? GENESIS_HASH
+  const hash = recordHash(prevHash, canonicalRecord(seq, entryId, record.final, record.entry))
+  return {
+    seq,
+    entryId,
+    final: record.final,
+    entrySeq: entrySeq ?? seq,
+    projectId: record.projectId,
+    videoId: record.videoId,
+    actorSub: record.actorSub,
+    outcome: record.outcome,
+    timeMs: record.timeMs,
+    body: record.body,
+    prevHash,
+    hash
+  }
+}
+
+/** Rows as the drivers return them: integers may come as strings (pg int8) or bigints, booleans as 0/1. */
+export function recordFromRow (row: Record<string, unknown>): AuditRecordRow {
+  return {
+    seq: Number(row.seq),
+    entryId: row.entry_id as string,
+    final: row.final === true || Number(row.final) === 1,
+    entrySeq: Number(row.entry_seq),
+    projectId: (row.project_id ?? null) as string | null,
+    videoId: (row.video_id ?? null) as string | null,
+    actorSub: (row.actor_sub ?? null) as string | null,
+    outcome: row.outcome as string,
+    timeMs: Number(row.time_ms),
+    body: row.body as string,
+    prevHash: row.prev_hash as string,
+    hash: row.hash as string
+  }
+}
+
+const COLUMN_NAMES = { entryId: 'entry_id', projectId: 'project_id', videoId: 'video_id', actorSub: 'actor_sub', outcome: 'outcome', timeMs: 'time_ms' } as const
+
+/**
+ * Walks the chain in seq order and reports the first record that is not what was appended:
+ * a changed field (hash mismatch), a deleted record (seq gap or broken link), an inserted or
+ * reordered record (broken link), an indexed column that disagrees with the hashed entry.
+ * Memory stays bounded by the number of open intents, whatever the chain's length.
+ */
+export async function verifyChain (records: AsyncIterable<AuditRecordRow> | Iterable<AuditRecordRow>, options: VerifyOptions = {}): Promise<ChainVerifyResult> {
+  const { expectHead } = options
+  const openIntents = new Map<string, { seq: number, projectId: string | null, timeMs: number }>()
+  let prevHash = GENESIS_HASH
+  let head: ChainHead | null = null
+  let checked = 0
+  const bad = (seq: number, entryId: string | null, problem: string): ChainVerifyResult =>
+    ({ ok: false, checked, firstBad: { seq, entryId, problem }, head })
+
+  for await (const row of records) {
+    const expectedSeq = checked + 1
+    if (row.seq < expectedSeq) return bad(row.seq, row.entryId, `record ${row.seq} appears again or out of order after record ${checked}`)
+    if (row.seq > expectedSeq) {
+      return bad(expectedSeq, null, `record ${expectedSeq} is missing: the next stored record is ${row.seq} (records were deleted)`)
+    }
+    if (row.prevHash !== prevHash) {
+      return bad(row.seq, row.entryId, row.seq === 1
+        ? 'prev_hash is not the genesis hash: the chain does not start here'
+        : `prev_hash does not match the hash of record ${row.seq - 1}: a record was inserted, removed, moved or replaced before this one`)
+    }
+    let entry: AuditEntry
+    try {
+      entry = JSON.parse(row.body) as AuditEntry
+    } catch {
+      return bad(row.seq, row.entryId, 'body is not valid JSON')
+    }
+    let canonical: string
+    try {
+      canonical = canonicalRecord(row.seq, row.entryId, row.final, entry)
+    } catch {
+      return bad(row.seq, row.entryId, 'body cannot be serialised canonically')
+    }
+    if (recordHash(prevHash, canonical) !== row.hash) {
+      return bad(row.seq, row.entryId, 'hash does not match the record\'s content: the record was changed')
+    }
+    const columns = typeof entry === 'object' && entry !== null ? columnsOf(entry) : null
+    if (columns === null) return bad(row.seq, row.entryId, 'body is not an entry object')
+    for (const name of Object.keys(COLUMN_NAMES) as Array<keyof typeof COLUMN_NAMES>) {
+      if (row[name] !== columns[name]) {
+        return bad(row.seq, row.entryId, `column ${COLUMN_NAMES[name]} (${JSON.stringify(row[name])}) disagrees with the hashed entry (${JSON.stringify(columns[name])})`)
+      }
+    }
+    let expectedEntrySeq = row.seq
+    const intent = openIntents.get(row.entryId)
+    if (!row.final) {
+      if (entry.outcome !== 'unknown') return bad(row.seq, row.entryId, 'an intent record reads an outcome other than "unknown"')
+      if (intent !== undefined) return bad(row.seq, row.entryId, `second intent for entry ${row.entryId} (the first is record ${intent.seq})`)
+      openIntents.set(row.entryId, { seq: row.seq, projectId: row.projectId, timeMs: row.timeMs })
+    } else if (intent !== undefined) {
+      if (intent.projectId !== row.projectId || intent.timeMs !== row.timeMs) {
+        return bad(row.seq, row.entryId, `final record names another projectId or time than its intent (record ${intent.seq})`)
+      }
+      expectedEntrySeq = intent.seq
+      openIntents.delete(row.entryId)
+    }
+    if (row.entrySeq !== expectedEntrySeq) {
+      return bad(row.seq, row.entryId, `column entry_seq (${row.entrySeq}) should be ${expectedEntrySeq}`)
+    }
+    if (expectHead !== undefined && row.seq === expectHead.seq && row.hash !== expectHead.hash) {
+      return bad(row.seq, row.entryId, 'hash differs from the recorded head: the chain was rewritten up to here')
+    }
+    prevHash = row.hash
+    head = { seq: row.seq, hash: row.hash }
+    checked++
+  }
+  if (expectHead !== undefined && checked < expectHead.seq) {
+    return bad(checked + 1, null, `the chain ends at record ${checked}, before the recorded head ${expectHead.seq}: records at the end were removed`)
+  }
+  return { ok: true, checked, head }
+}
+
+export function parseChainHead (text: string): ChainHead {
+  const match = /^(\d+):([0-9a-f]{64})$/.exec(text)
+  if (match === null) throw new TypeError(`head ${JSON.stringify(text)} is not <seq>:<64 hex digits>`)
+  return { seq: Number(match[1]), hash: match[2] as string }
+}
+
+export function formatChainHead (head: ChainHead): string {
+  return `${head.seq}:${head.hash}`
+}

@@ -1,0 +1,227 @@
+import type { AuditEntry } from './audit-entry.ts'
+import type { AuditFilter, AuditPage } from './audit-store.ts'
+import { AUDIT_OUTCOMES, type AppendContext, type AuditRecordRow, parseIsoTime } from './audit-chain.ts'
+import { AuditInvalidCursorError, AuditInvalidFilterError } from './audit-errors.ts'
+
+/**
+ * Queries both stores share: the same SQL text, rendered with each driver's placeholders.
+ *
+ * Readers see entries, not records: the newest record of each entry id (its final record, or
+ * its intent while there is none). Entries are ordered by `entry_seq`, the seq of the entry's
+ * first record, newest first. An entry keeps its place when its intent is closed, and new
+ * entries land above every cursor already handed out, so keyset pages never repeat or skip.
+ */
+
+export interface SqlDialect {
+  /** Placeholder of the n-th parameter, 1-based. */
+  param: (n: number) => string
+  /** How a boolean is bound. */
+  bool: (value: boolean) => unknown
+}
+
+export const SQLITE_DIALECT: SqlDialect = { param: (n) => `?${n}`, bool: (value) => value ? 1 : 0 }
+export const POSTGRES_DIALECT: SqlDialect = { param: (n) => `$${n}`, bool: (value) => value }
+
+export interface SqlQuery {
+  text: string
+  values: unknown[]
+}
+
+/** A filter checked and reduced to what the SQL needs; `projects` '*' means every project. */
+export interface AuditScope {
+  projects: '*' | string[]
+  videoId?: string
+  actor?: string
+  outcome?: string
+  sinceMs?: number
+  untilMs?: number
+}
+
+export const MAX_PAGE_LIMIT = 10_000
+export const STREAM_PAGE_SIZE = 500
+/** Up to this many projects, one index-ordered subquery each; above it, one `IN` list. */
+const MAX_PROJECT_SUBQUERIES = 50
+
+function timeBound (name: 'since' | 'until', text: string | undefined): number | undefined {
+  if (text === undefined) return undefined
+  const ms = parseIsoTime(text)
+  if (Number.isNaN(ms)) throw new AuditInvalidFilterError(`${name} ${JSON.stringify(text)} is not an ISO 8601 date or date-time with a zone`)
+  return ms
+}
+
+/**
+ * Checks a filter and applies the caller's projects claim. Returns null when nothing can be
+ * visible (an empty claim, or a projectId outside it). Entries without a project are visible
+ * only to callers whose claim is '*'.
+ */
+export function scopeOf (filter: AuditFilter): AuditScope | null {
+  if (filter.outcome !== undefined && !AUDIT_OUTCOMES.includes(filter.outcome)) {
+    throw new AuditInvalidFilterError(`outcome ${JSON.stringify(filter.outcome)} is not one of ${AUDIT_OUTCOMES.join(', ')}`)
+  }
+  const scope: AuditScope = { projects: '*' }
+  const sinceMs = timeBound('since', filter.since)
+  const untilMs = timeBound('until', filter.until)
+  if (sinceMs !== undefined) scope.sinceMs = sinceMs
+  if (untilMs !== undefined) scope.untilMs = untilMs
+  if (filter.videoId !== undefined) scope.videoId = filter.videoId
+  if (filter.actor !== undefined) scope.actor = filter.actor
+  if (filter.outcome !== undefined) scope.outcome = filter.outcome
+  const claim = filter.projectIds
+  if (claim !== '*' && !Array.isArray(claim)) throw new AuditInvalidFilterError('projectIds must be "*" or a list')
+  if (filter.projectId !== undefined) {
+    if (claim !== '*' && !claim.includes(filter.projectId)) return null
+    scope.projects = [filter.projectId]
+  } else if (claim !== '*') {
+    scope.projects = [...new Set(claim)]
+    if (scope.projects.length === 0) return null
+  }
+  return scope
+}
+
+export function isVisible (projectId: string | null, projectIds: readonly string[] | '*'): boolean {
+  return projectIds === '*' || (projectId !== null && projectIds.includes(projectId))
+}
+
+export function encodeCursor (entrySeq: number): string {
+  return Buffer.from(JSON.stringify({ v: 1, before: entrySeq })).toString('base64url')
+}
+
+export function decodeCursor (cursor: string): number {
+  let decoded: unknown
+  try {
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
+  } catch {
+    throw new AuditInvalidCursorError('not a cursor this service issued')
+  }
+  const before = (decoded as { v?: unknown, before?: unknown } | null)?.before
+  if ((decoded as { v?: unknown }).v !== 1 || typeof before !== 'number' || !Number.isSafeInteger(before) || before < 1) {
+    throw new AuditInvalidCursorError('not a cursor this service issued')
+  }
+  return before
+}
+
+class QueryBuilder {
+  readonly values: unknown[] = []
+  readonly #dialect: SqlDialect
+  constructor (dialect: SqlDialect) { this.#dialect = dialect }
+  param (value: unknown): string {
+    this.values.push(value)
+    return this.#dialect.param(this.values.length)
+  }
+}
+
+/** One SELECT of entry rows for one project (or all, or an IN list), newest first. */
+function entrySelect (table: string, scope: AuditScope, projectCondition: (q: QueryBuilder) => string | null, before: number | null, limit: number, q: QueryBuilder): string {
+  const conditions: string[] = []
+  const project = projectCondition(q)
+  if (project !== null) conditions.push(project)
+  if (scope.videoId !== undefined) conditions.push(`r.video_id = ${q.param(scope.videoId)}`)
+  if (scope.actor !== undefined) conditions.push(`r.actor_sub = ${q.param(scope.actor)}`)
+  if (scope.outcome !== undefined) conditions.push(`r.outcome = ${q.param(scope.outcome)}`)
+  if (scope.sinceMs !== undefined) conditions.push(`r.time_ms >= ${q.param(scope.sinceMs)}`)
+  if (scope.untilMs !== undefined) conditions.push(`r.time_ms < ${q.param(scope.untilMs)}`)
+  if (before !== null) conditions.push(`r.entry_seq < ${q.param(before)}`)
+  // The newest record of its entry: the final one, or the intent while no final exists.
+  conditions.push(`(r.final = TRUE OR NOT EXISTS (SELECT 1 FROM ${table} f WHERE f.entry_id = r.entry_id AND f.final = TRUE))`)
+  return `SELECT r.entry_seq, r.body FROM ${table} r WHERE ${conditions.join(' AND ')} ORDER BY r.entry_seq DESC LIMIT ${limit}`
+}
+
+/** The SQL of one page: `limit` rows at most, entries with entry_seq below `before`. */
+export function entryPageQuery (table: string, scope: AuditScope, before: number | null, limit: number, dialect: SqlDialect): SqlQuery {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new AuditInvalidFilterError('limit must be a positive integer')
+  const q = new QueryBuilder(dialect)
+  const { projects } = scope
+  let text: string
+  if (projects === '*') {
+    text = entrySelect(table, scope, () => null, before, limit, q)
+  } else if (projects.length === 1 || projects.length > MAX_PROJECT_SUBQUERIES) {
+    text = entrySelect(table, scope, (b) => projects.length === 1
+      ? `r.project_id = ${b.param(projects[0])}`
+      : `r.project_id IN (${projects.map((id) => b.param(id)).join(', ')})`, before, limit, q)
+  } else {
+    // A page per project along its own index, merged: no sort over all rows of the claim.
+    const parts = projects.map((id, i) => `SELECT * FROM (${entrySelect(table, scope, (b) => `r.project_id = ${b.param(id)}`, before, limit, q)}) p${i}`)
+    text = `${parts.join(' UNION ALL ')} ORDER BY entry_seq DESC LIMIT ${limit}`
+  }
+  return { text, values: q.values }
+}
+
+/** The newest record of one entry: its final record first. */
+export function entryByIdQuery (table: string, id: string, dialect: SqlDialect): SqlQuery {
+  return { text: `SELECT project_id, body FROM ${table} WHERE entry_id = ${dialect.param(1)} ORDER BY final DESC LIMIT 1`, values: [id] }
+}
+
+/** Everything an append must know, read in one statement under the store's write lock. */
+export function appendContextQuery (table: string, entryId: string, dialect: SqlDialect): SqlQuery {
+  const p = (n: number): string => dialect.param(n)
+  const intent = `FROM ${table} WHERE entry_id = ${p(1)} AND final = FALSE`
+  return {
+    text: `SELECT (SELECT seq FROM ${table} ORDER BY seq DESC LIMIT 1) AS head_seq,
+      (SELECT hash FROM ${table} ORDER BY seq DESC LIMIT 1) AS head_hash,
+      (SELECT seq ${intent}) AS intent_seq,
+      (SELECT project_id ${intent}) AS intent_project_id,
+      (SELECT time_ms ${intent}) AS intent_time_ms,
+      (SELECT seq FROM ${table} WHERE entry_id = ${p(1)} AND final = TRUE) AS final_seq`,
+    values: [entryId]
+  }
+}
+
+export function insertRecordQuery (table: string, row: AuditRecordRow, dialect: SqlDialect): SqlQuery {
+  const values = [row.seq, row.entryId, dialect.bool(row.final), row.entrySeq, row.projectId, row.videoId, row.actorSub, row.outcome, row.timeMs, row.body, row.prevHash, row.hash]
+  return {
+    text: `INSERT INTO ${table} (seq, entry_id, final, entry_seq, project_id, video_id, actor_sub, outcome, time_ms, body, prev_hash, hash)
+      VALUES (${values.map((_, i) => dialect.param(i + 1)).join(', ')})`,
+    values
+  }
+}
+
+/** Every record after `afterSeq`, in chain order, `limit` at a time. */
+export function recordBatchQuery (table: string, afterSeq: number, limit: number, dialect: SqlDialect): SqlQuery {
+  return { text: `SELECT * FROM ${table} WHERE seq > ${dialect.param(1)} ORDER BY seq LIMIT ${limit}`, values: [afterSeq] }
+}
+
+export type RunQuery = (query: SqlQuery) => Promise<Array<Record<string, unknown>>>
+
+export function appendContextFromRow (row: Record<string, unknown> | undefined): AppendContext {
+  const present = (value: unknown): boolean => value !== null && value !== undefined
+  return {
+    head: row !== undefined && present(row.head_seq) ? { seq: Number(row.head_seq), hash: row.head_hash as string } : null,
+    intent: row !== undefined && present(row.intent_seq)
+      ? { seq: Number(row.intent_seq), projectId: (row.intent_project_id ?? null) as string | null, timeMs: Number(row.intent_time_ms) }
+      : null,
+    hasFinal: row !== undefined && present(row.final_seq)
+  }
+}
+
+/** Reads one page of entries; the SQL runs through the store's `run`. */
+export async function readEntryPage (run: RunQuery, table: string, dialect: SqlDialect, filter: AuditFilter, limit: number, cursor: string | null): Promise<AuditPage> {
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
+    throw new AuditInvalidFilterError(`limit must be an integer from 1 to ${MAX_PAGE_LIMIT}`)
+  }
+  const before = cursor === null ? null : decodeCursor(cursor)
+  const scope = scopeOf(filter)
+  if (scope === null) return { items: [], nextCursor: null }
+  const rows = await run(entryPageQuery(table, scope, before, limit + 1, dialect))
+  const page = rows.slice(0, limit)
+  const last = page.at(-1)
+  return {
+    items: page.map((row) => JSON.parse(row.body as string) as AuditEntry),
+    nextCursor: rows.length > limit && last !== undefined ? encodeCursor(Number(last.entry_seq)) : null
+  }
+}
+
+/** Every match, newest first, a keyset page at a time: memory stays at one page. */
+export async function * streamEntryPages (run: RunQuery, table: string, dialect: SqlDialect, filter: AuditFilter, pageSize = STREAM_PAGE_SIZE): AsyncGenerator<AuditEntry> {
+  let cursor: string | null = null
+  do {
+    const page: AuditPage = await readEntryPage(run, table, dialect, filter, pageSize, cursor)
+    yield * page.items
+    cursor = page.nextCursor
+  } while (cursor !== null)
+}
+
+export async function readEntry (run: RunQuery, table: string, dialect: SqlDialect, id: string, projectIds: readonly string[] | '*'): Promise<AuditEntry | null> {
+  const [row] = await run(entryByIdQuery(table, id, dialect))
+  if (row === undefined || !isVisible((row.project_id ?? null) as string | null, projectIds)) return null
+  return JSON.parse(row.body as string) as AuditEntry
+}

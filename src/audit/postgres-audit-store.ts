@@ -1,0 +1,257 @@
+import pg from 'pg'
+import type { AuditEntry } from './audit-entry.ts'
+import type { AuditFilter, AuditPage } from './audit-store.ts'
+import {
+  type AuditRecordRow, type ChainedAuditStore, type ChainVerifyResult, planAppend, prepareRecord, recordFromRow,
+  verifyChain, type VerifyOptions
+} from './audit-chain.ts'
+import {
+  appendContextFromRow, appendContextQuery, insertRecordQuery, POSTGRES_DIALECT, readEntry, readEntryPage, type SqlQuery,
+  streamEntryPages
+} from './audit-query.ts'
+import { AuditStoreNotWritableError, AuditStoreOpenError, AuditStoreUrlError } from './audit-errors.ts'
+
+/*
+ * PostgreSQL store: the same records, chain and queries as SQLite; only the SQL dialect and the
+ * transactions differ.
+ *
+ * Several service instances append to one chain: each append runs in a transaction that first
+ * takes a transaction-scoped advisory lock (one per schema), then reads the head, then inserts
+ * seq = head + 1. The lock is taken in its own statement so that, under READ COMMITTED, the
+ * statement that reads the head sees every append committed before the lock was granted.
+ *
+ * The database itself rejects UPDATE, DELETE and TRUNCATE of audit_records (triggers). A role
+ * that owns the table can still disable those triggers, so in production let another role own
+ * the schema and give the service only what it needs:
+ *
+ *   -- as the owner (e.g. a migration role), after one start-up with it (or the CLI) created the schema:
+ *   GRANT USAGE ON SCHEMA audit TO livecut_service;
+ *   GRANT SELECT ON audit.audit_schema_migrations TO livecut_service;
+ *   GRANT SELECT, INSERT ON audit.audit_records TO livecut_service;
+ *   REVOKE UPDATE, DELETE, TRUNCATE ON audit.audit_records FROM livecut_service;
+ *
+ * Start-up skips every DDL statement when the schema is already at the current version, so the
+ * service starts with only these grants; `checkWritable` reports a missing INSERT privilege.
+ */
+
+/** Advisory lock classes (first key); the second key is hashtext(schema). */
+const APPEND_LOCK_CLASS = 1819042049
+const MIGRATION_LOCK_CLASS = 1819042050
+export const DEFAULT_POOL_SIZE = 4
+const DEFAULT_CONNECTION_TIMEOUT_MS = 5000
+const VERIFY_FETCH_SIZE = 1000
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
+
+function migrationsFor (schema: string): readonly string[] {
+  const s = `"${schema}"`
+  return [`
+    CREATE TABLE ${s}.audit_records (
+      seq bigint PRIMARY KEY CHECK (seq >= 1),
+      entry_id text NOT NULL,
+      final boolean NOT NULL,
+      entry_seq bigint NOT NULL CHECK (entry_seq BETWEEN 1 AND seq),
+      project_id text,
+      video_id text,
+      actor_sub text,
+      outcome text NOT NULL CHECK (outcome IN ('succeeded', 'rejected', 'failed', 'unknown')),
+      time_ms bigint NOT NULL,
+      body text NOT NULL,
+      prev_hash text NOT NULL,
+      hash text NOT NULL
+    );
+    CREATE UNIQUE INDEX audit_records_one_per_kind ON ${s}.audit_records (entry_id, final);
+    CREATE INDEX audit_records_by_entry_seq ON ${s}.audit_records (entry_seq);
+    CREATE INDEX audit_records_by_project ON ${s}.audit_records (project_id, entry_seq);
+    CREATE INDEX audit_records_by_video ON ${s}.audit_records (video_id, project_id, entry_seq);
+    CREATE INDEX audit_records_by_actor ON ${s}.audit_records (actor_sub, entry_seq);
+    CREATE INDEX audit_records_by_outcome ON ${s}.audit_records (outcome, entry_seq);
+    CREATE FUNCTION ${s}.audit_records_reject_change() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'audit_records is append-only: % rejected', TG_OP USING ERRCODE = 'insufficient_privilege';
+      END $$;
+    CREATE TRIGGER audit_records_no_update_delete BEFORE UPDATE OR DELETE ON ${s}.audit_records
+      FOR EACH ROW EXECUTE FUNCTION ${s}.audit_records_reject_change();
+    CREATE TRIGGER audit_records_no_truncate BEFORE TRUNCATE ON ${s}.audit_records
+      FOR EACH STATEMENT EXECUTE FUNCTION ${s}.audit_records_reject_change();
+    CREATE FUNCTION ${s}.audit_records_check_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NOT NEW.final AND EXISTS (SELECT 1 FROM ${s}.audit_records WHERE entry_id = NEW.entry_id AND final) THEN
+          RAISE EXCEPTION 'audit_records: an intent after the final record is rejected' USING ERRCODE = 'unique_violation';
+        END IF;
+        RETURN NEW;
+      END $$;
+    CREATE TRIGGER audit_records_no_intent_after_final BEFORE INSERT ON ${s}.audit_records
+      FOR EACH ROW EXECUTE FUNCTION ${s}.audit_records_check_insert();
+  `]
+}
+
+export interface PostgresAuditStoreOptions {
+  /** Schema holding the tables; default the URL's `schema` parameter, else `public`. */
+  schema?: string
+  /** Open an existing trail in read-only transactions, without migrating (the CLI does). */
+  readOnly?: boolean
+  poolSize?: number
+  connectionTimeoutMs?: number
+}
+
+export class PostgresAuditStore implements ChainedAuditStore {
+  readonly kind = 'postgres' as const
+  readonly schema: string
+  readonly #table: string
+  readonly #pool: pg.Pool
+  readonly #readOnly: boolean
+  #closed = false
+  readonly #run = async (query: SqlQuery): Promise<Array<Record<string, unknown>>> =>
+    (await this.#pool.query(query.text, query.values)).rows as Array<Record<string, unknown>>
+
+  constructor (url: string, options: PostgresAuditStoreOptions = {}) {
+    let parsed: URL
+    try {
+      parsed = new URL(url)
+    } catch {
+      throw new AuditStoreUrlError('not a postgres:// URL')
+    }
+    const schema = options.schema ?? parsed.searchParams.get('schema') ?? 'public'
+    if (!SCHEMA_NAME.test(schema)) throw new AuditStoreUrlError(`schema ${JSON.stringify(schema)} must be a plain identifier`)
+    parsed.searchParams.delete('schema')
+    this.schema = schema
+    this.#table = `"${schema}".audit_records`
+    this.#readOnly = options.readOnly ?? false
+    this.#pool = new pg.Pool({
+      connectionString: parsed.toString(),
+      max: options.poolSize ?? DEFAULT_POOL_SIZE,
+      connectionTimeoutMillis: options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+      application_name: 'livecut-bff audit',
+      ...(this.#readOnly && { options: '-c default_transaction_read_only=on' })
+    })
+    // An idle client that loses its server emits here; without a listener the process dies.
+    // The next query gets a fresh client or fails, and the caller sees that failure.
+    this.#pool.on('error', () => {})
+  }
+
+  /** Connects, then creates or migrates the schema (or, read-only, checks it is current). */
+  async open (): Promise<void> {
+    try {
+      const migrations = migrationsFor(this.schema)
+      const version = await this.#schemaVersion(this.#pool)
+      if (version > migrations.length) throw new AuditStoreOpenError(`schema ${this.schema} is at version ${version}, newer than this service knows (${migrations.length})`)
+      if (version === migrations.length) return
+      if (this.#readOnly) throw new AuditStoreOpenError(version === 0 ? `schema ${this.schema} holds no audit trail` : `schema ${this.schema} is at version ${version}; start the service once to migrate it`)
+      await this.#migrate(migrations)
+    } catch (error) {
+      await this.close()
+      if ((error as { code?: string }).code?.startsWith('AUDIT_') === true) throw error
+      throw new AuditStoreOpenError(`PostgreSQL: ${(error as Error).message}`, { cause: error })
+    }
+  }
+
+  async #schemaVersion (db: pg.Pool | pg.PoolClient): Promise<number> {
+    const { rows: [found] } = await db.query('SELECT to_regclass($1) IS NOT NULL AS present', [`"${this.schema}".audit_schema_migrations`])
+    if (found?.present !== true) return 0
+    const { rows: [row] } = await db.query(`SELECT coalesce(max(version), 0) AS version FROM "${this.schema}".audit_schema_migrations`)
+    return Number(row?.version ?? 0)
+  }
+
+  /** Serialised across instances by an advisory lock, so simultaneous start-ups migrate once. */
+  async #migrate (migrations: readonly string[]): Promise<void> {
+    await this.#transaction(`BEGIN; SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_CLASS}, hashtext('${this.schema}'))`, async (client) => {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`)
+      await client.query(`CREATE TABLE IF NOT EXISTS "${this.schema}".audit_schema_migrations (
+        version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`)
+      const version = await this.#schemaVersion(client)
+      for (let next = version + 1; next <= migrations.length; next++) {
+        await client.query(migrations[next - 1] as string)
+        await client.query(`INSERT INTO "${this.schema}".audit_schema_migrations (version) VALUES ($1)`, [next])
+      }
+    })
+  }
+
+  /** Runs `work` between `begin` and COMMIT on one client; rolls back on failure. */
+  async #transaction<T> (begin: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect()
+    let broken: Error | undefined
+    try {
+      await client.query(begin)
+      const result = await work(client)
+      await client.query('COMMIT')
+      return result
+    } catch (error) {
+      // A client whose ROLLBACK fails is in an unknown state: the pool discards it.
+      await client.query('ROLLBACK').catch((rollbackError: Error) => { broken = rollbackError })
+      throw error
+    } finally {
+      client.release(broken)
+    }
+  }
+
+  async append (entry: AuditEntry, final: boolean): Promise<void> {
+    if (this.#readOnly) throw new AuditStoreNotWritableError('opened read-only')
+    const record = prepareRecord(entry, final)
+    await this.#transaction(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK_CLASS}, hashtext('${this.schema}'))`, async (client) => {
+      const { rows: [context] } = await client.query(appendContextQuery(this.#table, record.entryId, POSTGRES_DIALECT))
+      await client.query(insertRecordQuery(this.#table, planAppend(record, appendContextFromRow(context)), POSTGRES_DIALECT))
+    })
+  }
+
+  async getEntry (id: string, projectIds: readonly string[] | '*'): Promise<AuditEntry | null> {
+    return await readEntry(this.#run, this.#table, POSTGRES_DIALECT, id, projectIds)
+  }
+
+  async listEntries (filter: AuditFilter, limit: number, cursor: string | null): Promise<AuditPage> {
+    return await readEntryPage(this.#run, this.#table, POSTGRES_DIALECT, filter, limit, cursor)
+  }
+
+  streamEntries (filter: AuditFilter): AsyncIterable<AuditEntry> {
+    return streamEntryPages(this.#run, this.#table, POSTGRES_DIALECT, filter)
+  }
+
+  /**
+   * One REPEATABLE READ snapshot read through a server-side cursor: every stored row in seq
+   * order (duplicates included, which keyset pages would skip), a batch at a time.
+   */
+  async verify (options: VerifyOptions = {}): Promise<ChainVerifyResult> {
+    return await this.#transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
+      await client.query(`DECLARE audit_chain NO SCROLL CURSOR FOR SELECT * FROM ${this.#table} ORDER BY seq`)
+      return await verifyChain(fetchRecords(client), options)
+    })
+  }
+
+  /**
+   * No write is made: the connection must work, the server must not be a standby nor read-only,
+   * and the role must hold INSERT on the table. (A full disk still shows only at the append.)
+   */
+  async checkWritable (): Promise<void> {
+    if (this.#readOnly) throw new AuditStoreNotWritableError('opened read-only')
+    let row: { in_recovery: boolean, read_only: boolean, can_insert: boolean } | undefined
+    try {
+      ({ rows: [row] } = await this.#pool.query<NonNullable<typeof row>>(`SELECT pg_is_in_recovery() AS in_recovery,
+        current_setting('transaction_read_only') = 'on' AS read_only,
+        has_table_privilege($1, 'INSERT') AS can_insert`, [this.#table]))
+    } catch (error) {
+      throw new AuditStoreNotWritableError((error as Error).message, { cause: error })
+    }
+    if (row?.in_recovery === true) throw new AuditStoreNotWritableError('the server is a standby (in recovery)')
+    if (row?.read_only === true) throw new AuditStoreNotWritableError('transactions are read-only')
+    if (row?.can_insert !== true) throw new AuditStoreNotWritableError(`the role may not INSERT into ${this.#table}`)
+  }
+
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#pool.end()
+  }
+}
+
+async function * fetchRecords (client: pg.PoolClient): AsyncGenerator<AuditRecordRow> {
+  for (;;) {
+    const { rows } = await client.query(`FETCH ${VERIFY_FETCH_SIZE} FROM audit_chain`)
+    if (rows.length === 0) return
+    for (const row of rows) yield recordFromRow(row as Record<string, unknown>)
+  }
+}
+
+export async function openPostgresAuditStore (url: string, options: PostgresAuditStoreOptions = {}): Promise<PostgresAuditStore> {
+  const store = new PostgresAuditStore(url, options)
+  await store.open()
+  return store
+}

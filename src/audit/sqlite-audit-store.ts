@@ -1,0 +1,230 @@
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { DatabaseSync, type StatementSync } from 'node:sqlite'
+import { setImmediate as nextTurn } from 'node:timers/promises'
+import type { AuditEntry } from './audit-entry.ts'
+import type { AuditFilter, AuditPage } from './audit-store.ts'
+import {
+  type AuditRecordRow, type ChainedAuditStore, type ChainVerifyResult, planAppend, prepareRecord, recordFromRow,
+  verifyChain, type VerifyOptions
+} from './audit-chain.ts'
+import {
+  appendContextFromRow, appendContextQuery, insertRecordQuery, readEntry, readEntryPage, type SqlQuery, SQLITE_DIALECT,
+  streamEntryPages
+} from './audit-query.ts'
+import { AuditStoreNotWritableError, AuditStoreOpenError } from './audit-errors.ts'
+
+const TABLE = 'audit_records'
+export const DEFAULT_BUSY_TIMEOUT_MS = 5000
+/** Verification yields to the event loop this often, so a long chain does not stall requests. */
+const VERIFY_YIELD_EVERY = 1000
+const STATEMENT_CACHE_SIZE = 128
+
+/**
+ * Schema versions, applied in order and counted in `PRAGMA user_version`.
+ *
+ * `audit_records` holds one row per record. The unique index on (entry_id, final) allows one
+ * intent and one final record per entry; a trigger refuses an intent after the final; two more
+ * refuse every UPDATE and DELETE. The other indexes serve the review filters, each ending in
+ * entry_seq so a page is read in order along the index: by project, by video (and project),
+ * by actor, by outcome, and over everything.
+ */
+const MIGRATIONS: readonly string[] = [`
+  CREATE TABLE audit_records (
+    seq INTEGER PRIMARY KEY CHECK (seq >= 1),
+    entry_id TEXT NOT NULL,
+    final INTEGER NOT NULL CHECK (final IN (0, 1)),
+    entry_seq INTEGER NOT NULL CHECK (entry_seq BETWEEN 1 AND seq),
+    project_id TEXT,
+    video_id TEXT,
+    actor_sub TEXT,
+    outcome TEXT NOT NULL CHECK (outcome IN ('succeeded', 'rejected', 'failed', 'unknown')),
+    time_ms INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+  ) STRICT;
+  CREATE UNIQUE INDEX audit_records_one_per_kind ON audit_records (entry_id, final);
+  CREATE INDEX audit_records_by_entry_seq ON audit_records (entry_seq);
+  CREATE INDEX audit_records_by_project ON audit_records (project_id, entry_seq);
+  CREATE INDEX audit_records_by_video ON audit_records (video_id, project_id, entry_seq);
+  CREATE INDEX audit_records_by_actor ON audit_records (actor_sub, entry_seq);
+  CREATE INDEX audit_records_by_outcome ON audit_records (outcome, entry_seq);
+  CREATE TRIGGER audit_records_no_update BEFORE UPDATE ON audit_records
+    BEGIN SELECT RAISE(ABORT, 'audit_records is append-only: UPDATE rejected'); END;
+  CREATE TRIGGER audit_records_no_delete BEFORE DELETE ON audit_records
+    BEGIN SELECT RAISE(ABORT, 'audit_records is append-only: DELETE rejected'); END;
+  CREATE TRIGGER audit_records_no_intent_after_final BEFORE INSERT ON audit_records
+    WHEN NEW.final = 0 AND EXISTS (SELECT 1 FROM audit_records WHERE entry_id = NEW.entry_id AND final = 1)
+    BEGIN SELECT RAISE(ABORT, 'audit_records: an intent after the final record is rejected'); END;
+`]
+
+export interface SqliteAuditStoreOptions {
+  /** Open an existing trail without writing to it (the CLI does, on a copy or a live file). */
+  readOnly?: boolean
+  busyTimeoutMs?: number
+}
+
+/**
+ * The embedded store: one SQLite file through `node:sqlite`, WAL mode, `synchronous=FULL` so a
+ * record is on disk when `append` resolves. Appends take the write lock with `BEGIN IMMEDIATE`,
+ * so several processes on one file still build one chain. `node:sqlite` is synchronous: a
+ * statement blocks the event loop while it runs (and while it waits for the lock, up to
+ * `busyTimeoutMs`), which is the price of the zero-dependency default.
+ */
+export class SqliteAuditStore implements ChainedAuditStore {
+  readonly kind = 'sqlite' as const
+  readonly location: string
+  readonly #db: DatabaseSync
+  readonly #readOnly: boolean
+  readonly #busyTimeoutMs: number
+  readonly #statements = new Map<string, StatementSync>()
+  readonly #runSync = (query: SqlQuery): Array<Record<string, unknown>> =>
+    this.#statement(query.text).all(...(query.values as never[])) as Array<Record<string, unknown>>
+
+  readonly #run = async (query: SqlQuery): Promise<Array<Record<string, unknown>>> => this.#runSync(query)
+
+  constructor (location: string, options: SqliteAuditStoreOptions = {}) {
+    this.location = location === ':memory:' ? location : resolve(location)
+    this.#readOnly = options.readOnly ?? false
+    this.#busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS
+    if (this.location !== ':memory:') {
+      if (this.#readOnly && !existsSync(this.location)) throw new AuditStoreOpenError(`no audit database at ${this.location}`)
+      if (!this.#readOnly) mkdirSync(dirname(this.location), { recursive: true })
+    }
+    try {
+      this.#db = new DatabaseSync(this.location, { readOnly: this.#readOnly, timeout: this.#busyTimeoutMs })
+    } catch (error) {
+      throw new AuditStoreOpenError(`${this.location}: ${(error as Error).message}`, { cause: error })
+    }
+    try {
+      if (this.#readOnly) this.#checkSchema()
+      else this.#migrate()
+    } catch (error) {
+      this.#db.close()
+      throw error
+    }
+  }
+
+  #migrate (): void {
+    const db = this.#db
+    db.exec(`PRAGMA busy_timeout = ${this.#busyTimeoutMs}`)
+    db.exec('PRAGMA journal_mode = WAL')
+    db.exec('PRAGMA synchronous = FULL')
+    db.exec('BEGIN IMMEDIATE')
+    try {
+      const version = this.#schemaVersion()
+      if (version > MIGRATIONS.length) throw new AuditStoreOpenError(`${this.location} has schema version ${version}, newer than this service knows (${MIGRATIONS.length})`)
+      for (const migration of MIGRATIONS.slice(version)) db.exec(migration)
+      db.exec(`PRAGMA user_version = ${MIGRATIONS.length}`)
+      db.exec('COMMIT')
+    } catch (error) {
+      if (db.isTransaction) db.exec('ROLLBACK')
+      throw error
+    }
+  }
+
+  #checkSchema (): void {
+    const version = this.#schemaVersion()
+    if (version !== MIGRATIONS.length) {
+      throw new AuditStoreOpenError(version === 0
+        ? `${this.location} holds no audit trail`
+        : `${this.location} has schema version ${version}; this tool reads version ${MIGRATIONS.length}`)
+    }
+  }
+
+  #schemaVersion (): number {
+    return Number((this.#db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version)
+  }
+
+  #statement (text: string): StatementSync {
+    let statement = this.#statements.get(text)
+    if (statement === undefined) {
+      if (this.#statements.size >= STATEMENT_CACHE_SIZE) this.#statements.clear()
+      statement = this.#db.prepare(text)
+      this.#statements.set(text, statement)
+    }
+    return statement
+  }
+
+  async append (entry: AuditEntry, final: boolean): Promise<void> {
+    if (this.#readOnly) throw new AuditStoreNotWritableError('opened read-only')
+    const record = prepareRecord(entry, final)
+    const db = this.#db
+    db.exec('BEGIN IMMEDIATE')
+    try {
+      const [contextRow] = this.#runSync(appendContextQuery(TABLE, record.entryId, SQLITE_DIALECT))
+      const insert = insertRecordQuery(TABLE, planAppend(record, appendContextFromRow(contextRow)), SQLITE_DIALECT)
+      this.#statement(insert.text).run(...(insert.values as never[]))
+      db.exec('COMMIT')
+    } catch (error) {
+      if (db.isTransaction) db.exec('ROLLBACK')
+      throw error
+    }
+  }
+
+  async getEntry (id: string, projectIds: readonly string[] | '*'): Promise<AuditEntry | null> {
+    return await readEntry(this.#run, TABLE, SQLITE_DIALECT, id, projectIds)
+  }
+
+  async listEntries (filter: AuditFilter, limit: number, cursor: string | null): Promise<AuditPage> {
+    return await readEntryPage(this.#run, TABLE, SQLITE_DIALECT, filter, limit, cursor)
+  }
+
+  streamEntries (filter: AuditFilter): AsyncIterable<AuditEntry> {
+    return streamEntryPages(this.#run, TABLE, SQLITE_DIALECT, filter)
+  }
+
+  /**
+   * Reads the chain through its own read-only connection: one consistent snapshot (WAL lets
+   * appends go on meanwhile), every stored row in seq order, never all in memory.
+   */
+  async verify (options: VerifyOptions = {}): Promise<ChainVerifyResult> {
+    const reader = this.location === ':memory:'
+      ? this.#db
+      : new DatabaseSync(this.location, { readOnly: true, timeout: this.#busyTimeoutMs })
+    try {
+      return await verifyChain(readRecords(reader), options)
+    } finally {
+      if (reader !== this.#db) reader.close()
+    }
+  }
+
+  /** Takes the write lock and lets it go: fails when the file is read-only, locked or gone. */
+  async checkWritable (): Promise<void> {
+    if (this.#readOnly) throw new AuditStoreNotWritableError('opened read-only')
+    try {
+      if (this.location !== ':memory:') accessSync(this.location, constants.W_OK)
+      this.#db.exec('BEGIN IMMEDIATE')
+      this.#db.exec('ROLLBACK')
+    } catch (error) {
+      if (this.#db.isOpen && this.#db.isTransaction) this.#db.exec('ROLLBACK')
+      throw new AuditStoreNotWritableError((error as Error).message, { cause: error })
+    }
+  }
+
+  async close (): Promise<void> {
+    if (this.#db.isOpen) this.#db.close()
+    this.#statements.clear()
+  }
+}
+
+async function * readRecords (db: DatabaseSync): AsyncGenerator<AuditRecordRow> {
+  let count = 0
+  for (const row of db.prepare(`SELECT * FROM ${TABLE} ORDER BY seq`).iterate()) {
+    yield recordFromRow(row as Record<string, unknown>)
+    if (++count % VERIFY_YIELD_EVERY === 0) await nextTurn()
+  }
+}
+
+/** `sqlite:<path>`, `sqlite:///abs/path` or `sqlite::memory:`. */
+export function sqlitePathOf (url: string): string {
+  let path = url.slice('sqlite:'.length)
+  if (path.startsWith('//')) path = path.slice(2)
+  if (path === '') throw new TypeError('sqlite: URL names no file')
+  return path
+}
+
+export async function openSqliteAuditStore (location: string, options: SqliteAuditStoreOptions = {}): Promise<SqliteAuditStore> {
+  return new SqliteAuditStore(location, options)
+}

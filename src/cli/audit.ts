@@ -1,0 +1,149 @@
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { parseArgs } from 'node:util'
+import type { AuditOutcome } from '../audit/audit-entry.ts'
+import type { AuditFilter } from '../audit/audit-store.ts'
+import { type ChainHead, formatChainHead, parseChainHead } from '../audit/audit-chain.ts'
+import { EXPORT_FORMATS, type ExportFormat, exportChunks } from '../audit/audit-export-format.ts'
+import { DEFAULT_AUDIT_STORE_URL, openAuditStore, redactUrl } from '../audit/open-audit-store.ts'
+import { scopeOf } from '../audit/audit-query.ts'
+
+/*
+ * The audit trail from the command line, read-only (it never creates, migrates or writes):
+ *   npm run audit -- verify [--store URL] [--expect-head SEQ:HASH] [--json]
+ *   npm run audit -- export [--store URL] [--format ndjson|csv] [--project P] [--video V]
+ *                           [--actor SUB] [--outcome O] [--since TIME] [--until TIME]
+ * Exit codes: 0 done (verify: the chain is intact), 1 verification failed, 2 usage or store error.
+ */
+
+const USAGE = `usage:
+  audit verify [--store URL] [--expect-head SEQ:HASH] [--json]
+  audit export [--store URL] [--format ndjson|csv] [--project P] [--video V] [--actor SUB]
+               [--outcome succeeded|rejected|failed|unknown] [--since TIME] [--until TIME]
+
+  --store        sqlite:<path> or postgres://… (default: $AUDIT_STORE_URL, else ${DEFAULT_AUDIT_STORE_URL})
+  --expect-head  a head printed by an earlier verify: fails if the chain no longer reaches it
+                 with that hash (detects records removed from the end)
+  --since        inclusive, ISO 8601 with a zone; --until exclusive
+`
+
+const EXIT_OK = 0
+const EXIT_VERIFY_FAILED = 1
+const EXIT_USAGE = 2
+
+class UsageError extends Error {}
+
+interface Io {
+  stdout: NodeJS.WritableStream
+  stderr: NodeJS.WritableStream
+  env: NodeJS.ProcessEnv
+}
+
+const OPTIONS = {
+  store: { type: 'string' },
+  'expect-head': { type: 'string' },
+  json: { type: 'boolean' },
+  format: { type: 'string' },
+  project: { type: 'string' },
+  video: { type: 'string' },
+  actor: { type: 'string' },
+  outcome: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  help: { type: 'boolean', short: 'h' }
+} as const
+
+export async function main (argv: string[], io: Io = process): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true })
+  } catch (error) {
+    io.stderr.write(`${(error as Error).message}\n\n${USAGE}`)
+    return EXIT_USAGE
+  }
+  const { values, positionals } = parsed
+  const [command, ...extra] = positionals
+  if (values.help === true) {
+    io.stdout.write(USAGE)
+    return EXIT_OK
+  }
+  const url = values.store ?? nonEmpty(io.env.AUDIT_STORE_URL) ?? DEFAULT_AUDIT_STORE_URL
+  try {
+    if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`)
+    if (command === 'verify') return await verify(url, values, io)
+    if (command === 'export') return await exportEntries(url, values, io)
+    throw new UsageError(command === undefined ? 'no command given' : `unknown command ${JSON.stringify(command)}`)
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`${error.message}\n\n${USAGE}`)
+      return EXIT_USAGE
+    }
+    io.stderr.write(`audit ${command ?? ''}: ${(error as Error).message} (store ${redactUrl(url)})\n`)
+    return EXIT_USAGE
+  }
+}
+
+function nonEmpty (text: string | undefined): string | undefined {
+  return text === undefined || text === '' ? undefined : text
+}
+
+type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string }
+
+async function verify (url: string, values: Values, io: Io): Promise<number> {
+  let expectHead: ChainHead | undefined
+  if (values['expect-head'] !== undefined) {
+    try {
+      expectHead = parseChainHead(values['expect-head'])
+    } catch (error) {
+      throw new UsageError((error as Error).message)
+    }
+  }
+  const store = await openAuditStore(url, { readOnly: true })
+  try {
+    const result = await store.verify(expectHead === undefined ? {} : { expectHead })
+    if (values.json === true) {
+      io.stdout.write(JSON.stringify(result) + '\n')
+    } else if (result.ok) {
+      io.stdout.write(`ok: ${result.checked} records verified\n`)
+      if (result.head !== null) io.stdout.write(`head: ${formatChainHead(result.head)}\n`)
+    } else {
+      const { seq, entryId, problem } = result.firstBad
+      io.stdout.write(`FAILED at record ${seq}${entryId === null ? '' : ` (entry ${entryId})`}: ${problem}\n` +
+        `${result.checked} records verified before it\n`)
+    }
+    return result.ok ? EXIT_OK : EXIT_VERIFY_FAILED
+  } finally {
+    await store.close()
+  }
+}
+
+async function exportEntries (url: string, values: Values, io: Io): Promise<number> {
+  const format = (values.format ?? 'ndjson') as ExportFormat
+  if (!EXPORT_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}`)
+  const filter: AuditFilter = { projectIds: '*' }
+  if (values.project !== undefined) filter.projectId = values.project
+  if (values.video !== undefined) filter.videoId = values.video
+  if (values.actor !== undefined) filter.actor = values.actor
+  if (values.outcome !== undefined) filter.outcome = values.outcome as AuditOutcome
+  if (values.since !== undefined) filter.since = values.since
+  if (values.until !== undefined) filter.until = values.until
+  try {
+    scopeOf(filter)
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
+  const store = await openAuditStore(url, { readOnly: true })
+  try {
+    await pipeline(Readable.from(exportChunks(store.streamEntries(filter), format)), io.stdout, { end: false })
+  } catch (error) {
+    // The reader went away (`| head`): not a failure of the export.
+    if ((error as NodeJS.ErrnoException).code !== 'EPIPE') throw error
+  } finally {
+    await store.close()
+  }
+  return EXIT_OK
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2))
+}
