@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyRequest } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DestinationStream } from 'pino'
 import secureJson from 'secure-json-parse'
@@ -35,7 +35,8 @@ function requestIdOf (request: { headers: Record<string, string | string[] | und
 export async function buildApp (config: Config, options: BuildOptions = {}) {
   const app = Fastify({
     loggerInstance: createLogger(config, options.logDestination) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // One line per request, written by the onResponse hook below with what an operator needs.
+    logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
     genReqId: requestIdOf,
     trustProxy: config.trustProxy,

@@ -48,10 +48,18 @@ function jwtOptions (jwt: Config['jwt']): FastifyJWTOptions {
     const url = new URL(jwt.jwksUrl)
     const jwks = buildGetJwks({ jwksPath: url.pathname + url.search, max: 100, ttl: 10 * 60_000 })
     return {
+      // The secret callback needs the header (kid, alg), not only the payload.
+      decode: { complete: true },
       // get-jwks caches keys by kid and fetches the set again for a kid it has not seen.
       secret: async (_request: FastifyRequest, token: unknown) => {
         const header = (token as { header: { kid?: string, alg?: string } }).header
-        return await jwks.getPublicKey({ domain: url.origin, kid: header.kid, alg: header.alg })
+        try {
+          return await jwks.getPublicKey({ domain: url.origin, kid: header.kid, alg: header.alg })
+        } catch (error) {
+          // An unknown kid is the token's fault; anything else is the identity provider's.
+          if ((error as { code?: string }).code === 'JWK_NOT_FOUND') throw error
+          throw new ProblemError('dependency_unavailable', 'The identity provider\'s keys could not be fetched; try again shortly.', { retryAfterSeconds: 5 })
+        }
       },
       verify: { algorithms: ASYMMETRIC_ALGORITHMS, ...claims }
     } as FastifyJWTOptions
@@ -64,9 +72,7 @@ function jwtOptions (jwt: Config['jwt']): FastifyJWTOptions {
 
 /** Any failure to verify is a 401, except an identity provider we cannot reach. */
 function unauthenticated (error: Error & { code?: string }): ProblemError {
-  if (error.code === 'JWKS_REQUEST_FAILED' || error.code === 'NO_JWKS' || error.name === 'TypeError') {
-    return new ProblemError('dependency_unavailable', 'The identity provider\'s keys could not be fetched; try again shortly.', { retryAfterSeconds: 5 })
-  }
+  if (error instanceof ProblemError) return error
   if (error.code === 'FST_JWT_NO_AUTHORIZATION_IN_HEADER') {
     return new ProblemError('unauthenticated', 'Send Authorization: Bearer <token>.', { challenge: REALM })
   }

@@ -48,7 +48,8 @@ export function startCutAudit (request: FastifyRequest): CutAuditState {
 
 function entryOf (request: FastifyRequest, state: CutAuditState, outcome: AuditOutcome, status: number | null, reason: string | null): AuditEntry {
   const params = request.params as Record<string, string | undefined>
-  const claims = request.user as FastifyRequest['user'] | undefined
+  // Null until a token verified.
+  const claims = request.user as FastifyRequest['user'] | null
   const userAgent = request.headers['user-agent']
   return {
     id: state.entryId,
@@ -56,7 +57,7 @@ function entryOf (request: FastifyRequest, state: CutAuditState, outcome: AuditO
     time: state.time,
     actor: {
       sub: typeof claims?.sub === 'string' ? claims.sub : null,
-      clientId: claims === undefined ? null : clientIdOf(claims),
+      clientId: claims === null ? null : clientIdOf(claims),
       ip: request.ip,
       userAgent: bounded(userAgent, MAX_USER_AGENT)
     },

@@ -57,7 +57,7 @@ const cutRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (fastify, 
       fastify.requireAccess(CUT_SCOPE, { projectParam: 'projectId' })
     ],
     // An absent body means {}: the whole stream.
-    preValidation: async (request) => { request.body ??= {} }
+    preValidation: async (request) => { if (request.body === undefined) request.body = {} }
   }, async (request, reply) => {
     const state = startCutAudit(request)
     state.idempotencyKey = request.headers['idempotency-key'] ?? null
