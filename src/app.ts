@@ -10,11 +10,13 @@ import { ProblemError } from './problems/problem-error.ts'
 import { sendProblem } from './problems/send-problem.ts'
 import { toProblem } from './problems/to-problem.ts'
 import { ProblemSchema } from './schemas/common.ts'
+import { AuditEntrySchema } from './audit/audit-entry.ts'
 import authPlugin from './auth/auth-plugin.ts'
 import auditStorePlugin from './plugins/audit-store-plugin.ts'
 import stopAndCutClientPlugin from './plugins/stop-and-cut-client-plugin.ts'
 import type { StopAndCutClientDeps } from './upstream/stop-and-cut-client.ts'
 import cutRoute from './routes/cut/cut-route.ts'
+import auditRoutes from './routes/audit/audit-routes.ts'
 import healthRoutes from './routes/ops/health-routes.ts'
 
 export interface BuildOptions {
@@ -46,6 +48,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
 
   app.setValidatorCompiler(createValidatorCompiler())
   app.addSchema(ProblemSchema)
+  app.addSchema(AuditEntrySchema)
 
   // JSON bodies: an empty one is absent (the route reads it as {}), prototype poisoning is refused.
   app.removeContentTypeParser('application/json')
@@ -86,6 +89,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   await app.register(stopAndCutClientPlugin, { config: config.upstream, deps: options.upstreamDeps })
   await app.register(healthRoutes)
   await app.register(cutRoute, { config })
+  await app.register(auditRoutes)
   return app
 }
 

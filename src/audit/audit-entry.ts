@@ -1,48 +1,50 @@
-/** The outcome of one cut request, as auditors read it. */
-export type AuditOutcome = 'succeeded' | 'rejected' | 'failed' | 'unknown'
+import { Type, type Static } from 'typebox'
 
-export interface AuditActor {
-  /** Token subject; null when the request was not authenticated. */
-  sub: string | null
-  /** From the token's `azp` or `client_id` claim. */
-  clientId: string | null
-  ip: string
-  userAgent: string | null
-}
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])
+
+/** The outcome of one cut request, as auditors read it. */
+export const AuditOutcomeSchema = Type.Union([Type.Literal('succeeded'), Type.Literal('rejected'), Type.Literal('failed'), Type.Literal('unknown')])
+export type AuditOutcome = Static<typeof AuditOutcomeSchema>
+
+export const AuditActorSchema = Type.Object({
+  sub: Nullable(Type.String({ description: 'token subject; null when the request was not authenticated' })),
+  clientId: Nullable(Type.String({ description: 'from the token\'s `azp` or `client_id`' })),
+  ip: Type.String(),
+  userAgent: Nullable(Type.String({ maxLength: 512 }))
+})
+export type AuditActor = Static<typeof AuditActorSchema>
 
 /** The cut as the service understood it after validation (null when the body was invalid). */
-export interface AuditedCut {
-  startMs: number | null
-  endMs: number | null
-  /** UTC, `YYYY-MM-DDTHH:mm:ss.sssZ`. */
-  startTime: string | null
-  endTime: string | null
-}
+export const AuditedCutSchema = Type.Object({
+  startMs: Nullable(Type.Integer()),
+  endMs: Nullable(Type.Integer()),
+  startTime: Nullable(Type.String({ description: 'UTC, YYYY-MM-DDTHH:mm:ss.sssZ' })),
+  endTime: Nullable(Type.String({ description: 'UTC, YYYY-MM-DDTHH:mm:ss.sssZ' }))
+})
+export type AuditedCut = Static<typeof AuditedCutSchema>
 
-export interface AuditEntry {
-  id: string
-  requestId: string
-  /** When the request arrived, ISO 8601 UTC. */
-  time: string
-  actor: AuditActor
-  action: 'live-video.stop-and-cut'
-  projectId: string | null
-  videoId: string | null
-  request: {
-    cut: AuditedCut | null
-    visibility: string | null
-    idempotencyKey: string | null
-  }
-  outcome: AuditOutcome
-  /** HTTP status returned to the client; null while the platform call is open. */
-  status: number | null
-  /** Machine-readable reason, e.g. `validation`, `upstream_timeout`; null on success. */
-  reason: string | null
-  upstream: {
-    attempts: number
-    statuses: number[]
-    latencyMs: number | null
-  } | null
-  videoPublicId: string | null
-  durationMs: number | null
-}
+export const AuditEntrySchema = Type.Object({
+  id: Type.String(),
+  requestId: Type.String(),
+  time: Type.String({ description: 'when the request arrived, ISO 8601 UTC' }),
+  actor: AuditActorSchema,
+  action: Type.Literal('live-video.stop-and-cut'),
+  projectId: Nullable(Type.String()),
+  videoId: Nullable(Type.String()),
+  request: Type.Object({
+    cut: Nullable(AuditedCutSchema),
+    visibility: Nullable(Type.String()),
+    idempotencyKey: Nullable(Type.String({ maxLength: 255 }))
+  }),
+  outcome: AuditOutcomeSchema,
+  status: Nullable(Type.Integer({ description: 'HTTP status returned to the client; null while the platform call is open (or its process died)' })),
+  reason: Nullable(Type.String({ description: 'machine-readable, e.g. validation, upstream_timeout; null on success' })),
+  upstream: Nullable(Type.Object({
+    attempts: Type.Integer(),
+    statuses: Type.Array(Type.Integer()),
+    latencyMs: Nullable(Type.Number())
+  })),
+  videoPublicId: Nullable(Type.String()),
+  durationMs: Nullable(Type.Number())
+}, { $id: 'AuditEntry', title: 'AuditEntry' })
+export type AuditEntry = Static<typeof AuditEntrySchema>

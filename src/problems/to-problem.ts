@@ -30,16 +30,11 @@ export function toProblem (error: FastifyError | ProblemError): ProblemError {
       return new ProblemError('payload_too_large', 'The body is larger than this route accepts.')
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new ProblemError('unsupported_media_type', 'Send the body as application/json, or no body at all.')
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new ProblemError('malformed_json', 'The body could not be parsed as JSON.')
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new ProblemError('validation', 'Content-Length does not match the body.')
   }
-  // Body parser errors of secure-json-parse (prototype poisoning) and JSON.parse.
-  if (error instanceof SyntaxError || error.statusCode === 400) {
-    return new ProblemError('malformed_json', 'The body could not be parsed as JSON.')
-  }
+  // Coded 400s (a bad audit cursor or filter) say in their message what was wrong.
+  if (error.statusCode === 400) return new ProblemError('validation', error.message)
   if (error.statusCode === 404) return new ProblemError('not_found', 'No such resource.')
   return new ProblemError('internal', 'The service failed to handle the request; it has been logged.')
 }

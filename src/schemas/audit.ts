@@ -1,0 +1,32 @@
+import { Type, type Static } from 'typebox'
+import { AuditOutcomeSchema } from '../audit/audit-entry.ts'
+import { DateTimeWithOffset, Id } from './common.ts'
+
+export const MAX_AUDIT_PAGE = 500
+
+export const AuditEventsQuerySchema = Type.Object({
+  projectId: Type.Optional(Id),
+  videoId: Type.Optional(Id),
+  actor: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'actor subject (`sub`)' })),
+  outcome: Type.Optional(AuditOutcomeSchema),
+  since: Type.Optional({ ...DateTimeWithOffset, description: 'entries at or after this time' }),
+  until: Type.Optional({ ...DateTimeWithOffset, description: 'entries before this time' }),
+  limit: Type.Integer({ minimum: 1, maximum: MAX_AUDIT_PAGE, default: 50 }),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: '`nextCursor` of the previous page' }))
+}, { additionalProperties: false })
+export type AuditEventsQuery = Static<typeof AuditEventsQuerySchema>
+
+export const AuditPageSchema = Type.Object({
+  items: Type.Array(Type.Ref('AuditEntry')),
+  nextCursor: Type.Union([Type.String(), Type.Null()])
+})
+
+export const AuditVerifySchema = Type.Object({
+  ok: Type.Boolean(),
+  checked: Type.Integer({ description: 'records checked along the chain' }),
+  firstBad: Type.Optional(Type.Object({
+    seq: Type.Integer(),
+    entryId: Type.Union([Type.String(), Type.Null()], { description: 'null when the entry is outside the caller\'s projects' }),
+    problem: Type.String()
+  }))
+})
