@@ -50,8 +50,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   app.addSchema(ProblemSchema)
   app.addSchema(AuditEntrySchema)
 
-  // JSON bodies: an empty one is absent (the route reads it as {}), prototype poisoning is refused.
-  app.removeContentTypeParser('application/json')
+  // JSON is the only body this service takes (anything else is 415): an empty one is absent
+  // (the cut route reads it as {}), and prototype poisoning is refused.
+  app.removeAllContentTypeParsers()
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     if (body === '') return done(null, undefined)
     try {
