@@ -1,0 +1,55 @@
+/**
+ * Abuse and concurrency controls, free of any web framework: idempotency records, in-flight
+ * locks (each in memory or in Redis), the retry budget and the circuit breaker.
+ */
+import type { Redis } from 'ioredis'
+import type { IdempotencyStore, IdempotencyTimings } from './idempotency.ts'
+import { MemoryIdempotencyStore } from './idempotency.ts'
+import { RedisIdempotencyStore } from './idempotency-redis.ts'
+import type { InFlightLock } from './lock.ts'
+import { MemoryInFlightLock } from './lock.ts'
+import { RedisInFlightLock } from './lock-redis.ts'
+
+export * from './errors.ts'
+export * from './fingerprint.ts'
+export * from './redis-connection.ts'
+export * from './idempotency.ts'
+export * from './idempotency-redis.ts'
+export * from './lock.ts'
+export * from './lock-redis.ts'
+export * from './retry-budget.ts'
+export * from './circuit-breaker.ts'
+
+export interface ConcurrencyStoresOptions {
+  /** A connection from `createRedisConnection()`: both stores are then shared through Redis. Absent: in memory. */
+  redis?: Redis
+  /** Redis key prefix. Default `livecut:`. */
+  prefix?: string
+  idempotency?: IdempotencyTimings
+  /** Default lease of a video lock (ms). */
+  lockLeaseMs?: number
+}
+
+export interface ConcurrencyStores {
+  idempotency: IdempotencyStore
+  lock: InFlightLock
+  /** `redis` or `memory`, for logs and readiness. */
+  kind: 'redis' | 'memory'
+}
+
+/** The idempotency store and the in-flight lock, both in Redis when a connection is given, else both in memory. */
+export function createConcurrencyStores (options: ConcurrencyStoresOptions = {}): ConcurrencyStores {
+  const { redis, prefix, idempotency = {}, lockLeaseMs } = options
+  if (redis !== undefined) {
+    return {
+      kind: 'redis',
+      idempotency: new RedisIdempotencyStore({ redis, prefix, ...idempotency }),
+      lock: new RedisInFlightLock({ redis, prefix, leaseMs: lockLeaseMs })
+    }
+  }
+  return {
+    kind: 'memory',
+    idempotency: new MemoryIdempotencyStore(idempotency),
+    lock: new MemoryInFlightLock({ leaseMs: lockLeaseMs })
+  }
+}
