@@ -1,7 +1,5 @@
 import type { ChainedAuditStore } from './audit-chain.ts'
 import { AuditStoreUrlError } from './audit-errors.ts'
-import { openPostgresAuditStore } from './postgres-audit-store.ts'
-import { openSqliteAuditStore, sqlitePathOf } from './sqlite-audit-store.ts'
 
 export const DEFAULT_AUDIT_STORE_URL = 'sqlite:./data/audit.db'
 
@@ -16,7 +14,9 @@ export interface OpenAuditStoreOptions {
  * or migrated; an optional `?schema=<name>` picks the schema, default `public`).
  */
 export async function openAuditStore (url: string, options: OpenAuditStoreOptions = {}): Promise<ChainedAuditStore> {
+  // Each driver is loaded only when its URL is used: a SQLite service never loads pg.
   if (url.startsWith('sqlite:')) {
+    const { openSqliteAuditStore, sqlitePathOf } = await import('./sqlite-audit-store.ts')
     let path: string
     try {
       path = sqlitePathOf(url)
@@ -25,7 +25,10 @@ export async function openAuditStore (url: string, options: OpenAuditStoreOption
     }
     return await openSqliteAuditStore(path, options)
   }
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return await openPostgresAuditStore(url, options)
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const { openPostgresAuditStore } = await import('./postgres-audit-store.ts')
+    return await openPostgresAuditStore(url, options)
+  }
   throw new AuditStoreUrlError(`${JSON.stringify(redactUrl(url))} is neither sqlite:<path> nor postgres://…`)
 }
 

@@ -5,7 +5,8 @@ import pg from 'pg'
 import type { Test } from 'tap'
 import type { AuditEntry, AuditOutcome } from '../../src/audit/audit-entry.ts'
 import type { AuditFilter } from '../../src/audit/audit-store.ts'
-import type { ChainedAuditStore } from '../../src/audit/audit-chain.ts'
+import { type AuditRecordRow, type ChainedAuditStore, planAppend, prepareRecord } from '../../src/audit/audit-chain.ts'
+import { insertRecordQuery, POSTGRES_DIALECT } from '../../src/audit/audit-query.ts'
 import { openAuditStore } from '../../src/audit/open-audit-store.ts'
 
 /** The PostgreSQL the tests use; a test that cannot reach it fails, it never skips. */
@@ -186,6 +187,44 @@ export async function setUpTrail (t: Test, backend: Backend): Promise<TrailUnder
     }
   }
   return { backend, url, store, open: async (options) => await open(url, options), raw }
+}
+
+/**
+ * Fills an empty trail quickly: the records the store would append (the same planAppend), written
+ * in one transaction instead of one durable commit each. For data sets the claim is not about.
+ */
+export async function seedTrail (trail: TrailUnderTest, model: TrailModel, ops: Array<[AuditEntry, boolean]>): Promise<void> {
+  const { raw } = trail
+  const rows: AuditRecordRow[] = []
+  const intents = new Map<string, AuditRecordRow>()
+  await raw.exec('BEGIN')
+  for (const [entry, final] of ops) {
+    const last = rows.at(-1)
+    const intent = intents.get(entry.id)
+    const row = planAppend(prepareRecord(entry, final), {
+      head: last === undefined ? null : { seq: last.seq, hash: last.hash },
+      intent: intent === undefined ? null : { seq: intent.seq, projectId: intent.projectId, timeMs: intent.timeMs },
+      hasFinal: false
+    })
+    if (!final) intents.set(entry.id, row)
+    rows.push(row)
+    const { text, values } = insertRecordQuery(raw.table, row, POSTGRES_DIALECT)
+    await raw.exec(text, values)
+    model.record(entry)
+  }
+  await raw.exec('COMMIT')
+}
+
+/** A small deterministic PRNG (mulberry32), so data sets and choices repeat run to run. */
+export function seededRandom (seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let x = state
+    x = Math.imul(x ^ (x >>> 15), x | 1)
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
+  }
 }
 
 /** RFC 4180, enough to read back what the export writes. */
