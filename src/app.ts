@@ -11,6 +11,7 @@ import { sendProblem } from './problems/send-problem.ts'
 import { toProblem } from './problems/to-problem.ts'
 import { ProblemSchema } from './schemas/common.ts'
 import { AuditEntrySchema } from './audit/audit-entry.ts'
+import openApiPlugin from './plugins/openapi-plugin.ts'
 import authPlugin from './auth/auth-plugin.ts'
 import auditStorePlugin from './plugins/audit-store-plugin.ts'
 import stopAndCutClientPlugin from './plugins/stop-and-cut-client-plugin.ts'
@@ -85,6 +86,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   app.setNotFoundHandler(async (request, reply) =>
     sendProblem(reply, request, new ProblemError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`)))
 
+  await app.register(openApiPlugin, { docsEnabled: config.docsEnabled })
   await app.register(authPlugin, { config })
   await app.register(auditStorePlugin, { url: config.auditStoreUrl })
   await app.register(stopAndCutClientPlugin, { config: config.upstream, deps: options.upstreamDeps })

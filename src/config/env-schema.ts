@@ -48,7 +48,9 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_CUT_MAX: Type.Integer({ minimum: 1, default: 20, description: 'cut requests per token subject per window' }),
   RATE_LIMIT_CUT_WINDOW: Type.String({ default: '1 minute', description: 'window of the per-subject cut limit' }),
   RATE_LIMIT_IP_MAX: Type.Integer({ minimum: 1, default: 300, description: 'requests per client address per window, every route' }),
-  RATE_LIMIT_IP_WINDOW: Type.String({ default: '1 minute', description: 'window of the per-address limit' })
+  RATE_LIMIT_IP_WINDOW: Type.String({ default: '1 minute', description: 'window of the per-address limit' }),
+
+  DOCS_ENABLED: Type.Optional(Type.Boolean({ description: 'Swagger UI at `/docs`; on by default, off in production unless `true`' }))
 })
 
 export type Env = Static<typeof EnvSchema>

@@ -206,6 +206,7 @@ function toConfig (env: Env, problems: string[], warnings: string[]) {
       options: visibilityOptions,
       default: env.DEFAULT_VISIBILITY
     },
+    docsEnabled: env.DOCS_ENABLED ?? !production,
     auditStoreUrl: env.AUDIT_STORE_URL,
     redisUrl: env.REDIS_URL ?? null,
     rateLimit: {

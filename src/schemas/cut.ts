@@ -25,7 +25,7 @@ export function cutBodySchema (visibilityNames: string[]) {
     endMs: Type.Optional({ ...Millis, description: 'end of the range, after startMs' }),
     startTime: Type.Optional({ ...DateTimeWithOffset, description: 'wall-clock start of the range; with endTime' }),
     endTime: Type.Optional({ ...DateTimeWithOffset, description: 'wall-clock end, after startTime, at most 60 s from now' }),
-    visibility: Type.Optional(Type.Union(visibilityNames.map((name) => Type.Literal(name)), { description: 'VOD visibility; DEFAULT_VISIBILITY when absent' }))
+    visibility: Type.Optional(Type.Unsafe<string>({ type: 'string', enum: visibilityNames, description: 'VOD visibility (VISIBILITY_OPTIONS); DEFAULT_VISIBILITY when absent' }))
   }, {
     additionalProperties: false,
     description: 'Either startMs/endMs, or startTime/endTime, or neither (the whole stream).',

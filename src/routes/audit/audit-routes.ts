@@ -36,6 +36,7 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.get('/v1/audit/events', {
     schema: {
+      operationId: 'listAuditEvents',
       summary: 'Audit entries, newest first; Accept: application/x-ndjson or text/csv streams every match',
       tags: ['audit'],
       security,
@@ -66,6 +67,7 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.get('/v1/audit/events/:id', {
     schema: {
+      operationId: 'getAuditEvent',
       summary: 'One audit entry',
       tags: ['audit'],
       security,
@@ -80,6 +82,7 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.get('/v1/audit/verify', {
     schema: {
+      operationId: 'verifyAuditTrail',
       summary: 'Verify the hash chain of the whole trail',
       tags: ['audit'],
       security,

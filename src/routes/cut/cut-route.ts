@@ -40,6 +40,7 @@ const cutRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (fastify, 
   fastify.post('/v1/projects/:projectId/live-videos/:videoId/cut', {
     bodyLimit: CUT_BODY_LIMIT,
     schema: {
+      operationId: 'stopAndCutLiveVideo',
       summary: 'Stop a live video and cut it (or a range of it) into a VOD',
       description: 'Cannot be undone. Send an Idempotency-Key to make client retries safe.',
       tags: ['cut'],

@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs'
+import fp from 'fastify-plugin'
+import fastifySwagger from '@fastify/swagger'
+import fastifySwaggerUi from '@fastify/swagger-ui'
+import type { FastifyInstance } from 'fastify'
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+
+/**
+ * The OpenAPI 3.1 document, generated from the route schemas: served at /openapi.json,
+ * committed as openapi.yaml (`npm run openapi`), and Swagger UI at /docs when enabled.
+ * Registered before the routes, so it sees every one of them.
+ */
+async function openApiPlugin (fastify: FastifyInstance, { docsEnabled }: { docsEnabled: boolean }): Promise<void> {
+  await fastify.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'livecut-bff',
+        version,
+        description: 'Stop a live video on the video platform and cut it into a VOD, audited. Errors are RFC 9457 problem+json.',
+        license: { name: 'Proprietary' }
+      },
+      servers: [{ url: 'http://127.0.0.1:3000', description: 'npm run demo' }],
+      tags: [
+        { name: 'cut', description: 'The stop-and-cut route for frontends' },
+        { name: 'audit', description: 'The review API for auditors' },
+        { name: 'operations', description: 'Probes and metrics' }
+      ],
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token of the identity provider; scopes live:cut or audit:read' }
+        }
+      }
+    },
+    // Shared schemas keep their $id as their component name (Problem, AuditEntry).
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }
+  })
+  if (docsEnabled) await fastify.register(fastifySwaggerUi, { routePrefix: '/docs' })
+
+  fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger())
+}
+
+export default fp(openApiPlugin, { name: 'openapi', fastify: '5.x' })
