@@ -93,8 +93,8 @@ export function decodeCursor (cursor: string): number {
   } catch {
     throw new AuditInvalidCursorError('not a cursor this service issued')
   }
-  const before = (decoded as { v?: unknown, before?: unknown } | null)?.before
-  if ((decoded as { v?: unknown }).v !== 1 || typeof before !== 'number' || !Number.isSafeInteger(before) || before < 1) {
+  const { v, before } = (typeof decoded === 'object' && decoded !== null ? decoded : {}) as { v?: unknown, before?: unknown }
+  if (v !== 1 || typeof before !== 'number' || !Number.isSafeInteger(before) || before < 1) {
     throw new AuditInvalidCursorError('not a cursor this service issued')
   }
   return before

@@ -148,7 +148,8 @@ t.test('entries that cannot be recorded faithfully are refused', async (t) => {
 t.test('cursors are opaque and checked', async (t) => {
   t.equal(decodeCursor(encodeCursor(42)), 42)
   t.match(encodeCursor(42), /^[A-Za-z0-9_-]+$/, 'URL-safe')
-  for (const bad of ['', 'abc', encodeCursor(0), Buffer.from('{"v":2,"before":5}').toString('base64url'), Buffer.from('{"v":1,"before":"5"}').toString('base64url')]) {
+  const encode = (text: string): string => Buffer.from(text).toString('base64url')
+  for (const bad of ['', 'abc', encodeCursor(0), encode('null'), encode('[]'), encode('5'), encode('{"v":1,"before":1.5}'), Buffer.from('{"v":2,"before":5}').toString('base64url'), Buffer.from('{"v":1,"before":"5"}').toString('base64url')]) {
     t.throws(() => decodeCursor(bad), { code: 'AUDIT_INVALID_CURSOR', statusCode: 400 }, JSON.stringify(bad))
   }
 })
