@@ -15,6 +15,8 @@ import openApiPlugin from './plugins/openapi-plugin.ts'
 import authPlugin from './auth/auth-plugin.ts'
 import auditStorePlugin from './plugins/audit-store-plugin.ts'
 import stopAndCutClientPlugin from './plugins/stop-and-cut-client-plugin.ts'
+import sharedStatePlugin from './plugins/shared-state-plugin.ts'
+import rateLimitPlugin from './plugins/rate-limit-plugin.ts'
 import type { StopAndCutClientDeps } from './upstream/stop-and-cut-client.ts'
 import cutRoute from './routes/cut/cut-route.ts'
 import auditRoutes from './routes/audit/audit-routes.ts'
@@ -44,7 +46,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
     genReqId: requestIdOf,
     trustProxy: config.trustProxy,
     // Slow clients must not hold a connection (and an in-flight lock) open forever.
-    requestTimeout: 60_000
+    requestTimeout: 60_000,
+    // Over-long ids must reach the cut route (a 400, audited), not the router's bare 414.
+    routerOptions: { maxParamLength: 8192 }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.setValidatorCompiler(createValidatorCompiler())
@@ -89,7 +93,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   await app.register(openApiPlugin, { docsEnabled: config.docsEnabled })
   await app.register(authPlugin, { config })
   await app.register(auditStorePlugin, { url: config.auditStoreUrl })
-  await app.register(stopAndCutClientPlugin, { config: config.upstream, deps: options.upstreamDeps })
+  await app.register(sharedStatePlugin, { config })
+  await app.register(rateLimitPlugin, { config })
+  await app.register(stopAndCutClientPlugin, { config, deps: options.upstreamDeps })
   await app.register(healthRoutes)
   await app.register(cutRoute, { config })
   await app.register(auditRoutes)

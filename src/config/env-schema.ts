@@ -45,6 +45,10 @@ export const EnvSchema = Type.Object({
   AUDIT_STORE_URL: Type.String({ default: 'sqlite:./data/audit.db', description: '`sqlite:<path>` or `postgres://…`' }),
   REDIS_URL: Type.Optional(Type.String({ format: 'uri', description: 'when set, rate limits, idempotency keys and in-flight locks are shared through Redis' })),
 
+  BREAKER_FAILURE_THRESHOLD: Type.Integer({ minimum: 1, default: 5, description: 'consecutive 503s, connection failures or timeouts that open the circuit (then cuts fail fast with 503)' }),
+  BREAKER_COOLDOWN_MS: Type.Integer({ minimum: 1, default: 10000, description: 'how long the circuit stays open before one probe call is let through' }),
+  RETRY_BUDGET_RATIO: Type.Number({ minimum: 0, maximum: 10, default: 0.2, description: 'retries allowed as a share of requests over the last 10 s (at least 10 per window)' }),
+
   RATE_LIMIT_CUT_MAX: Type.Integer({ minimum: 1, default: 20, description: 'cut requests per token subject per window' }),
   RATE_LIMIT_CUT_WINDOW: Type.String({ default: '1 minute', description: 'window of the per-subject cut limit' }),
   RATE_LIMIT_IP_MAX: Type.Integer({ minimum: 1, default: 300, description: 'requests per client address per window, every route' }),

@@ -194,6 +194,11 @@ function toConfig (env: Env, problems: string[], warnings: string[]) {
       retryBaseMs: env.UPSTREAM_RETRY_BASE_MS,
       retryMaxMs: env.UPSTREAM_RETRY_MAX_MS
     },
+    protection: {
+      breakerFailureThreshold: env.BREAKER_FAILURE_THRESHOLD,
+      breakerCooldownMs: env.BREAKER_COOLDOWN_MS,
+      retryBudgetRatio: env.RETRY_BUDGET_RATIO
+    },
     jwt: {
       secret: jwtSecret ?? null,
       publicKey: env.JWT_PUBLIC_KEY ?? null,

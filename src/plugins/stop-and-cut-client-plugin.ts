@@ -1,18 +1,31 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import type { UpstreamConfig } from '../config/load-config.ts'
+import type { Config } from '../config/load-config.ts'
+import { CircuitBreaker } from '../concurrency/circuit-breaker.ts'
+import { RetryBudget } from '../concurrency/retry-budget.ts'
 import { createStopAndCutClient, type StopAndCutClientDeps } from '../upstream/stop-and-cut-client.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     stopAndCutClient: ReturnType<typeof createStopAndCutClient>
+    circuitBreaker: CircuitBreaker
   }
 }
 
-/** The platform client: one keep-alive pool for the app's life. */
-async function stopAndCutClientPlugin (fastify: FastifyInstance, { config, deps }: { config: UpstreamConfig, deps?: StopAndCutClientDeps }): Promise<void> {
-  const client = createStopAndCutClient(config, deps)
+/** The platform client for the app's life: one keep-alive pool, and this process's breaker and retry budget. */
+async function stopAndCutClientPlugin (fastify: FastifyInstance, { config, deps }: { config: Config, deps?: StopAndCutClientDeps }): Promise<void> {
+  const breaker = new CircuitBreaker({
+    failureThreshold: config.protection.breakerFailureThreshold,
+    cooldownMs: config.protection.breakerCooldownMs,
+    onStateChange: (change) => {
+      const level = change.to === 'open' ? 'error' : 'warn'
+      fastify.log[level]({ circuit: change }, `platform circuit ${change.from} → ${change.to} (${change.reason})`)
+    }
+  })
+  const retryBudget = new RetryBudget({ ratio: config.protection.retryBudgetRatio })
+  const client = createStopAndCutClient(config.upstream, { breaker, retryBudget, ...deps })
   fastify.decorate('stopAndCutClient', client)
+  fastify.decorate('circuitBreaker', breaker)
   fastify.addHook('onClose', async () => { await client.close() })
 }
 

@@ -22,6 +22,7 @@ export const PROBLEM_TYPES = {
   internal: { status: 500, title: 'Internal error', outcome: 'failed' },
   upstream_error: { status: 502, title: 'The platform failed', outcome: 'failed' },
   upstream_unavailable: { status: 503, title: 'The platform is unavailable', outcome: 'failed' },
+  circuit_open: { status: 503, title: 'The platform keeps failing: calls to it are paused briefly', outcome: 'failed' },
   audit_unavailable: { status: 503, title: 'The audit trail cannot record', outcome: 'failed' },
   dependency_unavailable: { status: 503, title: 'A service this one depends on is unavailable', outcome: 'failed' },
   upstream_timeout: { status: 504, title: 'The platform did not answer in time: the outcome is unknown', outcome: 'unknown' }

@@ -4,6 +4,8 @@ import type { Dispatcher } from 'undici'
 import type { UpstreamConfig } from '../config/load-config.ts'
 import type { StopAndCutCall, StopAndCutOutcome, StopAndCutResult } from './stop-and-cut.ts'
 import { parseRetryAfter } from './retry-after.ts'
+import type { CircuitBreaker } from '../concurrency/circuit-breaker.ts'
+import type { RetryBudget } from '../concurrency/retry-budget.ts'
 import { backoffCeilingMs, decideRetry, type AttemptOutcome, type RetryBounds } from './retry-policy.ts'
 import { observeRequestSent } from './observe-request-sent.ts'
 import { mapPlatformAnswer, needsBody, type PlatformBody } from './map-platform-answer.ts'
@@ -15,6 +17,10 @@ export interface StopAndCutClientDeps {
   sleep?: (ms: number) => Promise<void>
   /** Uniform in [0, 1), for the backoff jitter. */
   random?: () => number
+  /** Fails fast while the platform keeps failing; told the fate of every attempt. */
+  breaker?: Pick<CircuitBreaker, 'tryAcquire' | 'retryAfterMs' | 'recordSuccess' | 'recordFailure'>
+  /** Caps retries at a share of recent requests, so a 503 storm is not multiplied by the attempt count. */
+  retryBudget?: Pick<RetryBudget, 'recordRequest' | 'tryRetry'>
 }
 
 export interface StopAndCutClient {
@@ -161,10 +167,18 @@ export function createStopAndCutClient (config: UpstreamConfig, deps: StopAndCut
       bodyTimeout: config.timeoutMs
     }
 
+    const { breaker, retryBudget } = deps
+    retryBudget?.recordRequest()
     while (true) {
+      if (breaker !== undefined && !breaker.tryAcquire()) {
+        return finish({ type: 'unavailable', retryAfterSeconds: Math.max(1, Math.ceil(breaker.retryAfterMs() / 1000)), circuitOpen: true })
+      }
       attempts += 1
       const attempt = await attemptOnce(options, config.deadlineMs - (now() - startedAt))
       if (attempt.status !== null) statuses.push(attempt.status)
+      // 503s, connection failures and answers that never came count against the platform.
+      if (attempt.result === null || attempt.result.type === 'unknown') breaker?.recordFailure()
+      else breaker?.recordSuccess()
       if (attempt.result !== null) return finish(attempt.result)
       // Cut off before anything was sent: the platform never saw this attempt, so no outcome is unknown.
       if (attempt.deadlineBeforeSend) return unavailable(backoffCeilingMs(attempts, bounds))
@@ -174,6 +188,7 @@ export function createStopAndCutClient (config: UpstreamConfig, deps: StopAndCut
         // Suggest the platform's own Retry-After, else the next backoff's upper bound, to our caller.
         return unavailable(retryAfterMs ?? backoffCeilingMs(attempts, bounds))
       }
+      if (retryBudget !== undefined && !retryBudget.tryRetry()) return unavailable(retryAfterMs ?? decision.waitMs)
       await sleep(decision.waitMs)
     }
   }

@@ -47,6 +47,11 @@ export async function startService (t: Teardown, options: { env?: Record<string,
     JWT_AUDIENCE: TEST_AUDIENCE,
     AUDIT_STORE_URL: `sqlite:${join(tempDir(t), 'audit.db')}`,
     LOG_LEVEL: 'info',
+    // Protections out of the way unless a test is about them.
+    RATE_LIMIT_CUT_MAX: '100000',
+    RATE_LIMIT_IP_MAX: '100000',
+    BREAKER_FAILURE_THRESHOLD: '1000',
+    RETRY_BUDGET_RATIO: '10',
     ...options.env
   })
   const logs = new LogCapture()

@@ -3,11 +3,12 @@ import type { FastifyError } from 'fastify'
 import type { Config } from '../../config/load-config.ts'
 import { ProblemError } from '../../problems/problem-error.ts'
 import { PROBLEM_TYPES } from '../../problems/problem-types.ts'
-import { sendProblem } from '../../problems/send-problem.ts'
+import { problemBody, sendProblem } from '../../problems/send-problem.ts'
 import { toProblem } from '../../problems/to-problem.ts'
 import { problemResponses } from '../../schemas/common.ts'
 import { CutHeadersSchema, CutParamsSchema, CutResponseSchema, cutBodySchema } from '../../schemas/cut.ts'
 import { recordFinal, recordIntent, startCutAudit } from './cut-audit.ts'
+import { claimIdempotencyKey, lockVideo, settleIdempotencyKey, unlockVideo } from './cut-guards.ts'
 import { normaliseCut } from './normalise-cut.ts'
 import { problemForUpstream } from './upstream-problem.ts'
 
@@ -16,12 +17,14 @@ export const CUT_SCOPE = 'live:cut'
 
 /**
  * POST /v1/projects/:projectId/live-videos/:videoId/cut
- * request → authenticate → validate → audit the intent → call the platform → audit the result → reply.
- * Every way out, the error handler included, leaves exactly one audit entry.
+ * authenticate → limit → validate → claim the Idempotency-Key → lock the video → audit the
+ * intent → call the platform → audit the result → reply. Every way out, the error handler
+ * included, leaves exactly one audit entry.
  */
 const cutRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (fastify, { config }) => {
   const { auditStore, stopAndCutClient } = fastify
   fastify.decorateRequest('cutAudit', null)
+  fastify.decorateRequest('idempotencyClaim', null)
 
   // Scoped to this plugin: rejections of the cut route are audited, other routes' are not.
   fastify.setErrorHandler(async (error: FastifyError, request, reply) => {
@@ -33,7 +36,9 @@ const cutRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (fastify, 
     if (!recorded && !state.intentRecorded) {
       // No entry at all would exist: answer as the store's failure, not as if all were well.
       problem = new ProblemError('audit_unavailable', 'The audit trail cannot record requests right now; nothing was done.', { retryAfterSeconds: 5 })
+      reply.code(problem.statusCode)
     }
+    await settleIdempotencyKey(fastify, request, reply, problemBody(problem, request.id), problem.code)
     return sendProblem(reply, request, problem)
   })
 
@@ -42,7 +47,7 @@ const cutRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (fastify, 
     schema: {
       operationId: 'stopAndCutLiveVideo',
       summary: 'Stop a live video and cut it (or a range of it) into a VOD',
-      description: 'Cannot be undone. Send an Idempotency-Key to make client retries safe.',
+      description: 'Cannot be undone. Send an Idempotency-Key to make client retries safe: the same key, subject, path and body within 24 h replay the first answer with Idempotent-Replayed: true.',
       tags: ['cut'],
       security: [{ bearerAuth: [CUT_SCOPE] }],
       params: CutParamsSchema,
@@ -55,34 +60,56 @@ const cutRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (fastify, 
     },
     onRequest: [
       async (request) => { startCutAudit(request) },
-      fastify.requireAccess(CUT_SCOPE, { projectParam: 'projectId' })
+      fastify.requireAccess(CUT_SCOPE, { projectParam: 'projectId' }),
+      fastify.limitCutsPerSubject
     ],
     // An absent body means {}: the whole stream.
     preValidation: async (request) => { if (request.body === undefined) request.body = {} }
   }, async (request, reply) => {
     const state = startCutAudit(request)
-    state.idempotencyKey = request.headers['idempotency-key'] ?? null
+    const idempotencyKey = request.headers['idempotency-key'] ?? null
+    state.idempotencyKey = idempotencyKey
     const { cut, visibility, upstreamBody } = normaliseCut(request.body, Date.now(), config.visibility)
     state.cut = cut
     state.visibility = visibility
 
-    try {
-      await recordIntent(auditStore, request, state)
-    } catch (error) {
-      request.log.error({ err: error }, 'audit: the intent could not be written; the platform is not called')
-      throw new ProblemError('audit_unavailable', 'The audit trail cannot record requests right now, so the platform was not called.', { retryAfterSeconds: 5 })
+    if (idempotencyKey !== null) {
+      const replay = await claimIdempotencyKey(fastify, request, idempotencyKey)
+      if (replay !== null) {
+        // The stored answer may be any of the route's statuses; the type provider knows only 200's body.
+        reply.code(replay.status as 200).headers(replay.headers).header('idempotent-replayed', 'true')
+        state.videoPublicId = (replay.body as { videoPublicId?: string }).videoPublicId ?? null
+        // Nothing was done by this request: it is audited as a rejected repeat of the first.
+        await recordFinal(auditStore, request, reply, 'rejected', 'idempotent_replay')
+        return await reply.send(replay.body as never)
+      }
     }
 
     const { projectId, videoId } = request.params
-    const { result, ...upstream } = await stopAndCutClient.stopAndCut({ projectId, videoId, requestId: request.id, body: upstreamBody })
-    state.upstream = upstream
-    reply.header('x-upstream-attempts', String(upstream.attempts))
-    if (result.type !== 'succeeded') throw problemForUpstream(result)
+    const lease = await lockVideo(fastify, projectId, videoId)
+    try {
+      try {
+        await recordIntent(auditStore, request, state)
+      } catch (error) {
+        request.log.error({ err: error }, 'audit: the intent could not be written; the platform is not called')
+        throw new ProblemError('audit_unavailable', 'The audit trail cannot record requests right now, so the platform was not called.', { retryAfterSeconds: 5 })
+      }
 
-    state.videoPublicId = result.videoPublicId
-    reply.code(200)
-    await recordFinal(auditStore, request, reply, 'succeeded', null)
-    return { videoPublicId: result.videoPublicId, requestId: request.id, auditId: state.entryId }
+      const { result, ...upstream } = await stopAndCutClient.stopAndCut({ projectId, videoId, requestId: request.id, body: upstreamBody })
+      state.upstream = upstream
+      reply.header('x-upstream-attempts', String(upstream.attempts))
+      if (result.type !== 'succeeded') throw problemForUpstream(result)
+
+      state.videoPublicId = result.videoPublicId
+      reply.code(200)
+      await recordFinal(auditStore, request, reply, 'succeeded', null)
+      const body = { videoPublicId: result.videoPublicId, requestId: request.id, auditId: state.entryId }
+      await settleIdempotencyKey(fastify, request, reply, body, null)
+      return body
+    } finally {
+      // Released on every way out: success, failure, timeout, a client that went away.
+      await unlockVideo(fastify, request, lease)
+    }
   })
 }
 

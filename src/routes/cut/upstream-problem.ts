@@ -9,6 +9,9 @@ export function problemForUpstream (result: Exclude<StopAndCutResult, { type: 's
     case 'rejected':
       return new ProblemError('upstream_rejected', 'The platform refused the cut; see upstreamErrors.', { upstreamErrors: result.upstreamErrors })
     case 'unavailable':
+      if (result.circuitOpen === true) {
+        return new ProblemError('circuit_open', 'The platform failed repeatedly, so it was not called; nothing was cut. Try again after Retry-After.', { retryAfterSeconds: result.retryAfterSeconds })
+      }
       return new ProblemError('upstream_unavailable', 'The platform is unavailable and nothing was cut; try again later.', { retryAfterSeconds: result.retryAfterSeconds })
     case 'bad_gateway':
       return new ProblemError('upstream_error', result.detail)

@@ -9,10 +9,12 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { auditStore } = fastify
 
   fastify.get('/healthz', {
+    config: { skipRateLimit: true },
     schema: { operationId: 'liveness', security: [], summary: 'Liveness', tags: ['operations'], response: { 200: StatusSchema } }
   }, async () => ({ status: 'ok' }))
 
   fastify.get('/readyz', {
+    config: { skipRateLimit: true },
     schema: { operationId: 'readiness', security: [], summary: 'Readiness: the audit store takes writes', tags: ['operations'], response: { 200: StatusSchema, 503: NotReadySchema } }
   }, async (request, reply) => {
     try {
