@@ -123,7 +123,7 @@ function entrySelect (table: string, scope: AuditScope, projectCondition: (q: Qu
   if (before !== null) conditions.push(`r.entry_seq < ${q.param(before)}`)
   // The newest record of its entry: the final one, or the intent while no final exists.
   conditions.push(`(r.final = TRUE OR NOT EXISTS (SELECT 1 FROM ${table} f WHERE f.entry_id = r.entry_id AND f.final = TRUE))`)
-  return `SELECT r.entry_seq, r.body FROM ${table} r WHERE ${conditions.join(' AND ')} ORDER BY r.entry_seq DESC LIMIT ${limit}`
+  return `SELECT r.entry_seq, r.body FROM ${table} r WHERE ${conditions.join(' AND ')} ORDER BY r.entry_seq DESC LIMIT ${q.param(limit)}`
 }
 
 /** The SQL of one page: `limit` rows at most, entries with entry_seq below `before`. */
@@ -141,7 +141,7 @@ export function entryPageQuery (table: string, scope: AuditScope, before: number
   } else {
     // A page per project along its own index, merged: no sort over all rows of the claim.
     const parts = projects.map((id, i) => `SELECT * FROM (${entrySelect(table, scope, (b) => `r.project_id = ${b.param(id)}`, before, limit, q)}) p${i}`)
-    text = `${parts.join(' UNION ALL ')} ORDER BY entry_seq DESC LIMIT ${limit}`
+    text = `${parts.join(' UNION ALL ')} ORDER BY entry_seq DESC LIMIT ${q.param(limit)}`
   }
   return { text, values: q.values }
 }
@@ -173,11 +173,6 @@ export function insertRecordQuery (table: string, row: AuditRecordRow, dialect: 
       VALUES (${values.map((_, i) => dialect.param(i + 1)).join(', ')})`,
     values
   }
-}
-
-/** Every record after `afterSeq`, in chain order, `limit` at a time. */
-export function recordBatchQuery (table: string, afterSeq: number, limit: number, dialect: SqlDialect): SqlQuery {
-  return { text: `SELECT * FROM ${table} WHERE seq > ${dialect.param(1)} ORDER BY seq LIMIT ${limit}`, values: [afterSeq] }
 }
 
 export type RunQuery = (query: SqlQuery) => Promise<Array<Record<string, unknown>>>
