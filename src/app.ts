@@ -12,6 +12,7 @@ import { toProblem } from './problems/to-problem.ts'
 import { ProblemSchema } from './schemas/common.ts'
 import { AuditEntrySchema } from './audit/audit-entry.ts'
 import openApiPlugin from './plugins/openapi-plugin.ts'
+import metricsPlugin from './plugins/metrics-plugin.ts'
 import authPlugin from './auth/auth-plugin.ts'
 import auditStorePlugin from './plugins/audit-store-plugin.ts'
 import stopAndCutClientPlugin from './plugins/stop-and-cut-client-plugin.ts'
@@ -68,6 +69,11 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   })
 
   app.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
+  // While shutting down, a keep-alive connection whose request finishes is closed with it, so
+  // the process can exit once the in-flight cuts are done.
+  app.addHook('onSend', async (_request, reply) => {
+    if (!app.server.listening) reply.header('connection', 'close')
+  })
   app.addHook('onResponse', async (request, reply) => {
     const params = request.params as Record<string, string | undefined> | undefined
     request.log.info({
@@ -91,6 +97,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
     sendProblem(reply, request, new ProblemError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`)))
 
   await app.register(openApiPlugin, { docsEnabled: config.docsEnabled })
+  await app.register(metricsPlugin)
   await app.register(authPlugin, { config })
   await app.register(auditStorePlugin, { url: config.auditStoreUrl })
   await app.register(sharedStatePlugin, { config })

@@ -17,12 +17,14 @@ declare module 'fastify' {
 
 type Limit = Awaited<ReturnType<ReturnType<FastifyInstance['createRateLimit']>>>
 
-function enforce (limit: Limit, reply: FastifyReply, detail: string): void {
+function enforce (limit: Limit, reply: FastifyReply, name: 'address' | 'subject', detail: string): void {
   if (limit.isAllowed) return
   reply.header('x-ratelimit-limit', limit.max)
   reply.header('x-ratelimit-remaining', limit.remaining)
   reply.header('x-ratelimit-reset', limit.ttlInSeconds)
-  if (limit.isExceeded) throw new ProblemError('rate_limited', detail, { retryAfterSeconds: limit.ttlInSeconds })
+  if (!limit.isExceeded) return
+  reply.server.metrics.rateLimited.inc({ limit: name })
+  throw new ProblemError('rate_limited', detail, { retryAfterSeconds: limit.ttlInSeconds })
 }
 
 /**
@@ -51,11 +53,11 @@ async function rateLimitPlugin (fastify: FastifyInstance, { config }: { config: 
   // A root hook, so it runs before any route's own hooks (authentication included).
   fastify.addHook('onRequest', async (request, reply) => {
     if (request.routeOptions.config.skipRateLimit === true) return
-    enforce(await perAddress(request), reply, 'Too many requests from this address; wait for Retry-After.')
+    enforce(await perAddress(request), reply, 'address', 'Too many requests from this address; wait for Retry-After.')
   })
   fastify.decorate('limitCutsPerSubject', async (request: FastifyRequest, reply: FastifyReply) => {
-    enforce(await perSubject(request), reply, 'Too many cut requests for this caller; wait for Retry-After.')
+    enforce(await perSubject(request), reply, 'subject', 'Too many cut requests for this caller; wait for Retry-After.')
   })
 }
 
-export default fp(rateLimitPlugin, { name: 'rate-limit', fastify: '5.x', dependencies: ['shared-state', 'auth'] })
+export default fp(rateLimitPlugin, { name: 'rate-limit', fastify: '5.x', dependencies: ['shared-state', 'auth', 'metrics'] })

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AuditedCut, AuditEntry, AuditOutcome } from '../../audit/audit-entry.ts'
-import type { AuditStore } from '../../audit/audit-store.ts'
+import { timedAuditWrite } from '../../plugins/metrics-plugin.ts'
 import { clientIdOf } from '../../auth/token-claims.ts'
 import type { StopAndCutOutcome } from '../../upstream/stop-and-cut.ts'
 
@@ -75,8 +75,9 @@ function entryOf (request: FastifyRequest, state: CutAuditState, outcome: AuditO
 }
 
 /** Records the intent before the platform is called; if this throws, the platform must not be called. */
-export async function recordIntent (store: AuditStore, request: FastifyRequest, state: CutAuditState): Promise<void> {
-  await store.append(entryOf(request, state, 'unknown', null, null), false)
+export async function recordIntent (fastify: FastifyInstance, request: FastifyRequest, state: CutAuditState): Promise<void> {
+  const entry = entryOf(request, state, 'unknown', null, null)
+  await timedAuditWrite(fastify.metrics, 'intent', async () => { await fastify.auditStore.append(entry, false) })
   state.intentRecorded = true
 }
 
@@ -84,11 +85,12 @@ export async function recordIntent (store: AuditStore, request: FastifyRequest, 
  * Records how the request ended, once. Returns false (and logs) when the store failed: an
  * entry whose intent was recorded then reads `unknown`, which is what the trail can vouch for.
  */
-export async function recordFinal (store: AuditStore, request: FastifyRequest, reply: FastifyReply, outcome: AuditOutcome, reason: string | null): Promise<boolean> {
+export async function recordFinal (fastify: FastifyInstance, request: FastifyRequest, reply: FastifyReply, outcome: AuditOutcome, reason: string | null): Promise<boolean> {
   const state = startCutAudit(request)
   if (state.finalRecorded) return true
+  const entry = entryOf(request, state, outcome, reply.statusCode, reason)
   try {
-    await store.append(entryOf(request, state, outcome, reply.statusCode, reason), true)
+    await timedAuditWrite(fastify.metrics, 'final', async () => { await fastify.auditStore.append(entry, true) })
     state.finalRecorded = true
     return true
   } catch (error) {

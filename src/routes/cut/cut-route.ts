@@ -5,6 +5,7 @@ import { ProblemError } from '../../problems/problem-error.ts'
 import { PROBLEM_TYPES } from '../../problems/problem-types.ts'
 import { problemBody, sendProblem } from '../../problems/send-problem.ts'
 import { toProblem } from '../../problems/to-problem.ts'
+import { observeUpstream } from '../../plugins/metrics-plugin.ts'
 import { problemResponses } from '../../schemas/common.ts'
 import { CutHeadersSchema, CutParamsSchema, CutResponseSchema, cutBodySchema } from '../../schemas/cut.ts'
 import { recordFinal, recordIntent, startCutAudit } from './cut-audit.ts'
@@ -22,7 +23,7 @@ export const CUT_SCOPE = 'live:cut'
  * included, leaves exactly one audit entry.
  */
 const cutRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (fastify, { config }) => {
-  const { auditStore, stopAndCutClient } = fastify
+  const { stopAndCutClient } = fastify
   fastify.decorateRequest('cutAudit', null)
   fastify.decorateRequest('idempotencyClaim', null)
 
@@ -32,7 +33,7 @@ const cutRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (fastify, 
     if (problem.code === 'internal') request.log.error({ err: error }, 'cut: unexpected error')
     const state = startCutAudit(request)
     reply.code(problem.statusCode)
-    const recorded = await recordFinal(auditStore, request, reply, PROBLEM_TYPES[problem.code].outcome, problem.code)
+    const recorded = await recordFinal(fastify, request, reply, PROBLEM_TYPES[problem.code].outcome, problem.code)
     if (!recorded && !state.intentRecorded) {
       // No entry at all would exist: answer as the store's failure, not as if all were well.
       problem = new ProblemError('audit_unavailable', 'The audit trail cannot record requests right now; nothing was done.', { retryAfterSeconds: 5 })
@@ -80,7 +81,7 @@ const cutRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (fastify, 
         reply.code(replay.status as 200).headers(replay.headers).header('idempotent-replayed', 'true')
         state.videoPublicId = (replay.body as { videoPublicId?: string }).videoPublicId ?? null
         // Nothing was done by this request: it is audited as a rejected repeat of the first.
-        await recordFinal(auditStore, request, reply, 'rejected', 'idempotent_replay')
+        await recordFinal(fastify, request, reply, 'rejected', 'idempotent_replay')
         return await reply.send(replay.body as never)
       }
     }
@@ -89,20 +90,22 @@ const cutRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (fastify, 
     const lease = await lockVideo(fastify, projectId, videoId)
     try {
       try {
-        await recordIntent(auditStore, request, state)
+        await recordIntent(fastify, request, state)
       } catch (error) {
         request.log.error({ err: error }, 'audit: the intent could not be written; the platform is not called')
         throw new ProblemError('audit_unavailable', 'The audit trail cannot record requests right now, so the platform was not called.', { retryAfterSeconds: 5 })
       }
 
-      const { result, ...upstream } = await stopAndCutClient.stopAndCut({ projectId, videoId, requestId: request.id, body: upstreamBody })
+      const outcome = await stopAndCutClient.stopAndCut({ projectId, videoId, requestId: request.id, body: upstreamBody })
+      observeUpstream(fastify.metrics, outcome)
+      const { result, ...upstream } = outcome
       state.upstream = upstream
       reply.header('x-upstream-attempts', String(upstream.attempts))
       if (result.type !== 'succeeded') throw problemForUpstream(result)
 
       state.videoPublicId = result.videoPublicId
       reply.code(200)
-      await recordFinal(auditStore, request, reply, 'succeeded', null)
+      await recordFinal(fastify, request, reply, 'succeeded', null)
       const body = { videoPublicId: result.videoPublicId, requestId: request.id, auditId: state.entryId }
       await settleIdempotencyKey(fastify, request, reply, body, null)
       return body

@@ -4,9 +4,9 @@ import { Type } from 'typebox'
 const StatusSchema = Type.Object({ status: Type.String() })
 const NotReadySchema = Type.Object({ status: Type.String(), reason: Type.String() })
 
-/** Probes for the orchestrator: no token, no audit, nothing about the configuration. */
+/** Probes for the orchestrator: no token, no rate limit, no audit, nothing about the configuration. */
 const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { auditStore } = fastify
+  const { auditStore, redis } = fastify
 
   fastify.get('/healthz', {
     config: { skipRateLimit: true },
@@ -15,13 +15,27 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.get('/readyz', {
     config: { skipRateLimit: true },
-    schema: { operationId: 'readiness', security: [], summary: 'Readiness: the audit store takes writes', tags: ['operations'], response: { 200: StatusSchema, 503: NotReadySchema } }
+    schema: {
+      operationId: 'readiness',
+      security: [],
+      summary: 'Readiness: the audit store takes writes and Redis (when configured) answers',
+      tags: ['operations'],
+      response: { 200: StatusSchema, 503: NotReadySchema }
+    }
   }, async (request, reply) => {
     try {
       await auditStore.checkWritable()
     } catch (error) {
       request.log.warn({ err: error }, 'readiness: the audit store is not writable')
       return await reply.code(503).send({ status: 'unavailable', reason: 'audit store not writable' })
+    }
+    if (redis !== null) {
+      try {
+        await redis.ping()
+      } catch (error) {
+        request.log.warn({ err: error }, 'readiness: redis does not answer')
+        return await reply.code(503).send({ status: 'unavailable', reason: 'redis unreachable' })
+      }
     }
     return { status: 'ready' }
   })

@@ -1,0 +1,76 @@
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { StopAndCutOutcome } from '../upstream/stop-and-cut.ts'
+
+const CIRCUIT_STATES = { closed: 0, half_open: 1, open: 2 } as const
+
+/** The service's Prometheus metrics, in a registry of its own (several apps may share a process in tests). */
+export function createMetrics () {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const registers = [registry]
+  return {
+    registry,
+    httpRequests: new Counter({ name: 'livecut_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers }),
+    httpDuration: new Histogram({ name: 'livecut_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20], registers }),
+    upstreamCalls: new Counter({ name: 'livecut_upstream_calls_total', help: 'Stop-and-cut calls by final result', labelNames: ['result'], registers }),
+    upstreamAttempts: new Counter({ name: 'livecut_upstream_attempts_total', help: 'Attempts at the platform, retries included', registers }),
+    upstreamRetries: new Counter({ name: 'livecut_upstream_retries_total', help: 'Attempts beyond the first', registers }),
+    upstreamDuration: new Histogram({ name: 'livecut_upstream_call_duration_seconds', help: 'A stop-and-cut call, all attempts and waits', buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20], registers }),
+    circuitState: new Gauge({ name: 'livecut_upstream_circuit_state', help: 'Platform circuit breaker: 0 closed, 1 half-open, 2 open', registers }),
+    auditWrites: new Histogram({ name: 'livecut_audit_write_duration_seconds', help: 'Durable audit appends', labelNames: ['record'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers }),
+    auditWriteFailures: new Counter({ name: 'livecut_audit_write_failures_total', help: 'Audit appends that failed', labelNames: ['record'], registers }),
+    rateLimited: new Counter({ name: 'livecut_rate_limited_total', help: 'Requests refused by a rate limit', labelNames: ['limit'], registers })
+  }
+}
+
+export type Metrics = ReturnType<typeof createMetrics>
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Metrics
+  }
+}
+
+export function observeUpstream (metrics: Metrics, outcome: StopAndCutOutcome): void {
+  const result = outcome.result.type === 'unavailable' && outcome.result.circuitOpen === true ? 'circuit_open' : outcome.result.type
+  metrics.upstreamCalls.inc({ result })
+  metrics.upstreamAttempts.inc(outcome.attempts)
+  metrics.upstreamRetries.inc(Math.max(0, outcome.attempts - 1))
+  metrics.upstreamDuration.observe(outcome.latencyMs / 1000)
+}
+
+/** Times one audit append and counts its failure. */
+export async function timedAuditWrite (metrics: Metrics, record: 'intent' | 'final', write: () => Promise<void>): Promise<void> {
+  const end = metrics.auditWrites.startTimer({ record })
+  try {
+    await write()
+  } catch (error) {
+    metrics.auditWriteFailures.inc({ record })
+    throw error
+  } finally {
+    end()
+  }
+}
+
+async function metricsPlugin (fastify: FastifyInstance): Promise<void> {
+  const metrics = createMetrics()
+  fastify.decorate('metrics', metrics)
+
+  fastify.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    metrics.httpRequests.inc({ method: request.method, route, status: reply.statusCode })
+    metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000)
+  })
+
+  fastify.get('/metrics', {
+    config: { skipRateLimit: true },
+    schema: { operationId: 'metrics', summary: 'Prometheus metrics', tags: ['operations'], security: [], produces: ['text/plain'] }
+  }, async (_request, reply) => {
+    metrics.circuitState.set(CIRCUIT_STATES[fastify.circuitBreaker.state])
+    return await reply.type(metrics.registry.contentType).send(await metrics.registry.metrics())
+  })
+}
+
+export default fp(metricsPlugin, { name: 'metrics', fastify: '5.x' })

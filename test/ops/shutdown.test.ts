@@ -1,0 +1,69 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import t from 'tap'
+import { request } from 'undici'
+import { openAuditStore } from '../../src/audit/open-audit-store.ts'
+import { startSimulator } from '../../src/simulator/server.ts'
+import { PLATFORM_KEY } from '../helpers/service.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
+import { hsToken, TEST_AUDIENCE, TEST_ISSUER, TEST_JWT_SECRET } from '../helpers/tokens.ts'
+
+t.test('SIGTERM: a cut in flight completes and is audited, new requests are refused, exit 0', async (t) => {
+  const simulator = await startSimulator({ apiKeys: [PLATFORM_KEY], script: [{ kind: 'delay', ms: 1500 }] })
+  t.teardown(() => simulator.close())
+  const auditUrl = `sqlite:${join(tempDir(t), 'audit.db')}`
+  const child = spawn(process.execPath, ['src/server.ts'], {
+    cwd: new URL('../..', import.meta.url).pathname,
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      UPSTREAM_BASE_URL: simulator.url,
+      UPSTREAM_API_KEY: PLATFORM_KEY,
+      JWT_SECRET: TEST_JWT_SECRET,
+      JWT_ISSUER: TEST_ISSUER,
+      JWT_AUDIENCE: TEST_AUDIENCE,
+      AUDIT_STORE_URL: auditUrl
+    },
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  let output = ''
+  let url: string | undefined
+  for await (const chunk of child.stdout) {
+    output += String(chunk)
+    url = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1]
+    if (url !== undefined) break
+  }
+  t.ok(url, 'the server listens')
+  child.stdout.resume()
+
+  const inFlight = request(`${url}/v1/projects/proj-1/live-videos/live-1/cut`, { method: 'POST', headers: { authorization: `Bearer ${hsToken()}` } })
+  for (let i = 0; i < 500 && simulator.app.simulator.calls().length === 0; i++) await sleep(10)
+  t.equal(simulator.app.simulator.calls().length, 1, 'the platform holds the call')
+  child.kill('SIGTERM')
+  const exited = once(child, 'exit')
+
+  for (let i = 0; i < 100; i++) {
+    // Bounded: until the listener is gone, which happens at once on SIGTERM.
+    const refused = await request(`${url}/healthz`, { reset: true }).then((response) => { response.body.dump(); return false }, () => true)
+    if (refused) break
+    await sleep(10)
+  }
+  const lateRefused = await request(`${url}/healthz`, { reset: true }).then(() => false, () => true)
+  t.ok(lateRefused, 'a new connection after the signal is refused')
+
+  const response = await inFlight
+  t.equal(response.statusCode, 200, 'the cut in flight completed')
+  const body = await response.body.json() as { auditId: string }
+  const [code] = await exited
+  t.equal(code, 0, 'exit 0')
+
+  const store = await openAuditStore(auditUrl, { readOnly: true })
+  t.teardown(() => store.close())
+  const entry = await store.getEntry(body.auditId, '*')
+  t.match(entry, { outcome: 'succeeded', status: 200 }, 'and its audit entry is final')
+})
