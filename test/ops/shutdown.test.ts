@@ -2,16 +2,18 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { request } from 'undici'
 import { openAuditStore } from '../../src/audit/open-audit-store.ts'
 import { startSimulator } from '../../src/simulator/server.ts'
+import type { ScriptedFault } from '../../src/simulator/simulator-state.ts'
 import { PLATFORM_KEY } from '../helpers/service.ts'
 import { tempDir } from '../helpers/temp-dir.ts'
 import { hsToken, TEST_AUDIENCE, TEST_ISSUER, TEST_JWT_SECRET } from '../helpers/tokens.ts'
 
-t.test('SIGTERM: a cut in flight completes and is audited, new requests are refused, exit 0', async (t) => {
-  const simulator = await startSimulator({ apiKeys: [PLATFORM_KEY], script: [{ kind: 'delay', ms: 1500 }] })
+/** `npm start` as a process against a simulator holding its first call as `fault`; resolves once it listens. */
+async function startServer (t: Test, fault: ScriptedFault) {
+  const simulator = await startSimulator({ apiKeys: [PLATFORM_KEY], script: [fault] })
   t.teardown(() => simulator.close())
   const auditUrl = `sqlite:${join(tempDir(t), 'audit.db')}`
   const child = spawn(process.execPath, ['src/server.ts'], {
@@ -28,9 +30,11 @@ t.test('SIGTERM: a cut in flight completes and is audited, new requests are refu
       JWT_AUDIENCE: TEST_AUDIENCE,
       AUDIT_STORE_URL: auditUrl
     },
-    stdio: ['ignore', 'pipe', 'inherit']
+    stdio: ['ignore', 'pipe', 'pipe']
   })
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  let stderr = ''
+  child.stderr.on('data', (chunk) => { stderr += String(chunk) })
   let output = ''
   let url: string | undefined
   for await (const chunk of child.stdout) {
@@ -40,10 +44,14 @@ t.test('SIGTERM: a cut in flight completes and is audited, new requests are refu
   }
   t.ok(url, 'the server listens')
   child.stdout.resume()
-
   const inFlight = request(`${url}/v1/projects/proj-1/live-videos/live-1/cut`, { method: 'POST', headers: { authorization: `Bearer ${hsToken()}` } })
   for (let i = 0; i < 500 && simulator.app.simulator.calls().length === 0; i++) await sleep(10)
   t.equal(simulator.app.simulator.calls().length, 1, 'the platform holds the call')
+  return { child, url: url as string, auditUrl, inFlight, stderr: () => stderr }
+}
+
+t.test('SIGTERM: a cut in flight completes and is audited, new requests are refused, exit 0', async (t) => {
+  const { child, url, auditUrl, inFlight } = await startServer(t, { kind: 'delay', ms: 1500 })
   child.kill('SIGTERM')
   const exited = once(child, 'exit')
 
@@ -66,4 +74,17 @@ t.test('SIGTERM: a cut in flight completes and is audited, new requests are refu
   t.teardown(() => store.close())
   const entry = await store.getEntry(body.auditId, '*')
   t.match(entry, { outcome: 'succeeded', status: 200 }, 'and its audit entry is final')
+})
+
+t.test('a second signal exits at once, without waiting for the cut in flight', async (t) => {
+  const { child, inFlight, stderr } = await startServer(t, { kind: 'hang' })
+  const abandoned = inFlight.catch((error: Error) => error)
+  const exited = once(child, 'exit')
+  child.kill('SIGTERM')
+  await sleep(100)
+  child.kill('SIGTERM')
+  const [code] = await exited
+  t.equal(code, 1)
+  t.match(stderr(), /second SIGTERM, exiting/)
+  t.type(await abandoned, Error, 'the abandoned request saw its connection drop')
 })
