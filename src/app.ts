@@ -20,6 +20,7 @@ import sharedStatePlugin from './plugins/shared-state-plugin.ts'
 import rateLimitPlugin from './plugins/rate-limit-plugin.ts'
 import type { StopAndCutClientDeps } from './upstream/stop-and-cut-client.ts'
 import cutRoute from './routes/cut/cut-route.ts'
+import { recordRejection } from './routes/cut/cut-audit.ts'
 import auditRoutes from './routes/audit/audit-routes.ts'
 import healthRoutes from './routes/ops/health-routes.ts'
 
@@ -29,6 +30,8 @@ export interface BuildOptions {
   /** Clock, sleep and randomness of the platform client, for tests that must not wait. */
   upstreamDeps?: StopAndCutClientDeps
 }
+
+const CUT_PATH = /^\/v1\/projects\/[^/]+\/live-videos\/[^/]+\/cut\/?(\?|$)/
 
 // A client's request id is kept when it is sane; otherwise one is generated.
 const SANE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
@@ -49,7 +52,15 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
     // Slow clients must not hold a connection (and an in-flight lock) open forever.
     requestTimeout: 60_000,
     // Over-long ids must reach the cut route (a 400, audited), not the router's bare 414.
-    routerOptions: { maxParamLength: 8192 }
+    routerOptions: { maxParamLength: 8192 },
+    // A URL that cannot be decoded never reaches a route: answer it as a problem here, and
+    // audit it when it was meant for the cut route.
+    frameworkErrors: (_error, request, reply) => {
+      const problem = new ProblemError('validation', 'The URL is not valid: a path segment is not correctly percent-encoded.')
+      const toCutRoute = request.method === 'POST' && CUT_PATH.test(request.url)
+      const audited = toCutRoute ? recordRejection(app, request, reply, problem) : Promise.resolve(true)
+      void audited.then(() => sendProblem(reply, request, problem))
+    }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.setValidatorCompiler(createValidatorCompiler())

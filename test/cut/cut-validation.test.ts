@@ -167,3 +167,17 @@ t.test('an absent body, or an empty JSON body, cuts the whole stream', async (t)
   const whole = { fromMilisecond: null, toMilisecond: null, dateTimeFrom: null, dateTimeTo: null, videoVisibilityOptionId: 2 }
   t.same(simulator.app.simulator.calls().map((call) => call.body), [whole, whole])
 })
+
+t.test('a URL that cannot be decoded is a 400 problem, and audited when meant for the cut route', async (t) => {
+  const before = (await app.auditStore.listEntries({ projectIds: '*' }, 500, null)).items.length
+  const response = await app.inject({ method: 'POST', url: '/v1/projects/%zz/live-videos/live-1/cut', headers: { authorization: `Bearer ${hsToken()}`, 'x-request-id': 'bad-url-1' } })
+  t.equal(response.statusCode, 400)
+  t.match(response.headers['content-type'], /^application\/problem\+json/)
+  t.equal(response.json().type, 'urn:livecut:problem:validation')
+  const { items } = await app.auditStore.listEntries({ projectIds: '*' }, 500, null)
+  t.equal(items.length, before + 1, 'one entry')
+  t.match(items[0], { requestId: 'bad-url-1', outcome: 'rejected', status: 400, reason: 'validation', projectId: null })
+  const elsewhere = await app.inject({ method: 'GET', url: '/v1/audit/events/%zz' })
+  t.equal(elsewhere.statusCode, 400, 'other routes answer the same problem')
+  t.equal((await app.auditStore.listEntries({ projectIds: '*' }, 500, null)).items.length, before + 1, 'without an audit entry')
+})

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AuditedCut, AuditEntry, AuditOutcome } from '../../audit/audit-entry.ts'
 import { timedAuditWrite } from '../../plugins/metrics-plugin.ts'
+import type { ProblemError } from '../../problems/problem-error.ts'
+import { PROBLEM_TYPES } from '../../problems/problem-types.ts'
 import { clientIdOf } from '../../auth/token-claims.ts'
 import type { StopAndCutOutcome } from '../../upstream/stop-and-cut.ts'
 
@@ -47,9 +49,10 @@ export function startCutAudit (request: FastifyRequest): CutAuditState {
 }
 
 function entryOf (request: FastifyRequest, state: CutAuditState, outcome: AuditOutcome, status: number | null, reason: string | null): AuditEntry {
-  const params = request.params as Record<string, string | undefined>
-  // Null until a token verified.
-  const claims = request.user as FastifyRequest['user'] | null
+  // Absent when the URL could not even be decoded.
+  const params = (request.params ?? {}) as Record<string, string | undefined>
+  // Null (or, before routing, absent) until a token verified.
+  const claims = (request.user as FastifyRequest['user'] | undefined) ?? null
   const userAgent = request.headers['user-agent']
   return {
     id: state.entryId,
@@ -97,4 +100,10 @@ export async function recordFinal (fastify: FastifyInstance, request: FastifyReq
     request.log.error({ err: error, auditId: state.entryId }, 'audit: the final record could not be written')
     return false
   }
+}
+
+/** One final entry for a request refused before the cut route's own handlers ran. */
+export async function recordRejection (fastify: FastifyInstance, request: FastifyRequest, reply: FastifyReply, problem: ProblemError): Promise<boolean> {
+  reply.code(problem.statusCode)
+  return await recordFinal(fastify, request, reply, PROBLEM_TYPES[problem.code].outcome, problem.code)
 }

@@ -2,13 +2,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyError } from 'fastify'
 import type { Config } from '../../config/load-config.ts'
 import { ProblemError } from '../../problems/problem-error.ts'
-import { PROBLEM_TYPES } from '../../problems/problem-types.ts'
 import { problemBody, sendProblem } from '../../problems/send-problem.ts'
 import { toProblem } from '../../problems/to-problem.ts'
 import { observeUpstream } from '../../plugins/metrics-plugin.ts'
 import { problemResponses } from '../../schemas/common.ts'
 import { CutHeadersSchema, CutParamsSchema, CutResponseSchema, cutBodySchema } from '../../schemas/cut.ts'
-import { recordFinal, recordIntent, startCutAudit } from './cut-audit.ts'
+import { recordFinal, recordIntent, recordRejection, startCutAudit } from './cut-audit.ts'
 import { claimIdempotencyKey, lockVideo, settleIdempotencyKey, unlockVideo } from './cut-guards.ts'
 import { normaliseCut } from './normalise-cut.ts'
 import { problemForUpstream } from './upstream-problem.ts'
@@ -31,10 +30,8 @@ const cutRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (fastify, 
   fastify.setErrorHandler(async (error: FastifyError, request, reply) => {
     let problem = toProblem(error)
     if (problem.code === 'internal') request.log.error({ err: error }, 'cut: unexpected error')
-    const state = startCutAudit(request)
-    reply.code(problem.statusCode)
-    const recorded = await recordFinal(fastify, request, reply, PROBLEM_TYPES[problem.code].outcome, problem.code)
-    if (!recorded && !state.intentRecorded) {
+    const recorded = await recordRejection(fastify, request, reply, problem)
+    if (!recorded && request.cutAudit?.intentRecorded !== true) {
       // No entry at all would exist: answer as the store's failure, not as if all were well.
       problem = new ProblemError('audit_unavailable', 'The audit trail cannot record requests right now; nothing was done.', { retryAfterSeconds: 5 })
       reply.code(problem.statusCode)
