@@ -57,6 +57,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
     // audit it when it was meant for the cut route.
     frameworkErrors: (_error, request, reply) => {
       const problem = new ProblemError('validation', 'The URL is not valid: a path segment is not correctly percent-encoded.')
+      reply.header('x-request-id', request.id)
       const toCutRoute = request.method === 'POST' && CUT_PATH.test(request.url)
       const audited = toCutRoute ? recordRejection(app, request, reply, problem) : Promise.resolve(true)
       void audited.then(() => sendProblem(reply, request, problem))

@@ -174,6 +174,7 @@ t.test('a URL that cannot be decoded is a 400 problem, and audited when meant fo
   t.equal(response.statusCode, 400)
   t.match(response.headers['content-type'], /^application\/problem\+json/)
   t.equal(response.json().type, 'urn:livecut:problem:validation')
+  t.equal(response.headers['x-request-id'], 'bad-url-1')
   const { items } = await app.auditStore.listEntries({ projectIds: '*' }, 500, null)
   t.equal(items.length, before + 1, 'one entry')
   t.match(items[0], { requestId: 'bad-url-1', outcome: 'rejected', status: 400, reason: 'validation', projectId: null })
