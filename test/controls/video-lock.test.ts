@@ -60,12 +60,14 @@ for (const backend of ['memory', 'redis'] as const) {
 
     t.test('two cuts of one video at once: the second is 409 conflict, audited', async (t) => {
       const v = video('busy')
+      // Run-unique: the shared Redis keeps a key's record for 24 h.
+      const duringConflictKey = `${run}-key-during-conflict`
       sim.script([{ kind: 'delay', ms: 60_000 }])
       const firstPending = cut(v)
       await gate.holds(1)
       const second = await cut(v)
       assertConflict(t, second, 'the second cut')
-      const keyed = await cut(v, { key: 'key-during-conflict' })
+      const keyed = await cut(v, { key: duringConflictKey })
       assertConflict(t, keyed, 'a second cut with an Idempotency-Key')
       const otherVideo = await cut(video('busy-neighbour'))
       t.equal(otherVideo.status, 200, 'another video of the project is not locked')
@@ -82,7 +84,7 @@ for (const backend of ['memory', 'redis'] as const) {
       t.equal(first.status, 200, 'the first cut succeeded')
 
       // The conflict did not burn the key: it is free for a real attempt (the video is now stopped).
-      const withKey = await cut(v, { key: 'key-during-conflict' })
+      const withKey = await cut(v, { key: duringConflictKey })
       t.equal(withKey.status, 422, 'the key refused by the conflict is tried for real')
       t.match(withKey.body, { type: 'urn:livecut:problem:upstream_rejected' })
       t.equal(withKey.headers['idempotent-replayed'], undefined)
@@ -91,7 +93,7 @@ for (const backend of ['memory', 'redis'] as const) {
       for (const refused of [second, keyed]) {
         t.match(entries.get(refused.requestId), { status: 409, outcome: 'rejected', reason: 'conflict', videoId: v, upstream: null }, 'the 409 is audited as conflict')
       }
-      t.match(entries.get(keyed.requestId), { request: { idempotencyKey: 'key-during-conflict' } })
+      t.match(entries.get(keyed.requestId), { request: { idempotencyKey: duringConflictKey } })
       t.match(entries.get(first.requestId), { status: 200, outcome: 'succeeded' })
     })
 
