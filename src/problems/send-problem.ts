@@ -18,9 +18,14 @@ export function problemBody (problem: ProblemError, requestId: string) {
   }
 }
 
-export function sendProblem (reply: FastifyReply, request: FastifyRequest, problem: ProblemError): FastifyReply {
+/** Status and headers of a problem answer, set before its body is sent (or stored for replay). */
+export function prepareProblemReply (reply: FastifyReply, problem: ProblemError): FastifyReply {
   const { retryAfterSeconds, challenge } = problem.extras
   if (retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterSeconds))))
   if (challenge !== undefined) reply.header('www-authenticate', challenge)
-  return reply.code(problem.statusCode).type(PROBLEM_CONTENT_TYPE).send(problemBody(problem, request.id))
+  return reply.code(problem.statusCode).type(PROBLEM_CONTENT_TYPE)
+}
+
+export function sendProblem (reply: FastifyReply, request: FastifyRequest, problem: ProblemError): FastifyReply {
+  return prepareProblemReply(reply, problem).send(problemBody(problem, request.id))
 }

@@ -4,6 +4,7 @@ import type { AuditedCut, AuditEntry, AuditOutcome } from '../../audit/audit-ent
 import { timedAuditWrite } from '../../plugins/metrics-plugin.ts'
 import type { ProblemError } from '../../problems/problem-error.ts'
 import { PROBLEM_TYPES } from '../../problems/problem-types.ts'
+import { prepareProblemReply } from '../../problems/send-problem.ts'
 import { clientIdOf } from '../../auth/token-claims.ts'
 import type { StopAndCutOutcome } from '../../upstream/stop-and-cut.ts'
 
@@ -104,6 +105,6 @@ export async function recordFinal (fastify: FastifyInstance, request: FastifyReq
 
 /** One final entry for a request refused before the cut route's own handlers ran. */
 export async function recordRejection (fastify: FastifyInstance, request: FastifyRequest, reply: FastifyReply, problem: ProblemError): Promise<boolean> {
-  reply.code(problem.statusCode)
+  prepareProblemReply(reply, problem)
   return await recordFinal(fastify, request, reply, PROBLEM_TYPES[problem.code].outcome, problem.code)
 }

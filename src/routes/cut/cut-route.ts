@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyError } from 'fastify'
 import type { Config } from '../../config/load-config.ts'
 import { ProblemError } from '../../problems/problem-error.ts'
-import { problemBody, sendProblem } from '../../problems/send-problem.ts'
+import { prepareProblemReply, problemBody } from '../../problems/send-problem.ts'
 import { toProblem } from '../../problems/to-problem.ts'
 import { observeUpstream } from '../../plugins/metrics-plugin.ts'
 import { problemResponses } from '../../schemas/common.ts'
@@ -34,10 +34,12 @@ const cutRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (fastify, 
     if (!recorded && request.cutAudit?.intentRecorded !== true) {
       // No entry at all would exist: answer as the store's failure, not as if all were well.
       problem = new ProblemError('audit_unavailable', 'The audit trail cannot record requests right now; nothing was done.', { retryAfterSeconds: 5 })
-      reply.code(problem.statusCode)
+      prepareProblemReply(reply, problem)
     }
-    await settleIdempotencyKey(fastify, request, reply, problemBody(problem, request.id), problem.code)
-    return sendProblem(reply, request, problem)
+    // Stored with the status and headers the client gets, so that a replay is the same answer.
+    const body = problemBody(problem, request.id)
+    await settleIdempotencyKey(fastify, request, reply, body, problem.code)
+    return await reply.send(body as never)
   })
 
   fastify.post('/v1/projects/:projectId/live-videos/:videoId/cut', {
