@@ -1,50 +1,17 @@
-import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import type { Redis } from 'ioredis'
+import { connectRedis, runKeyPrefix } from '../helpers/redis.ts'
 import {
   MemoryInFlightLock,
   RedisInFlightLock,
-  closeRedisConnection,
-  createRedisConnection,
   videoLockKey,
-  waitForRedisReady,
   type InFlightLock
 } from '../../src/concurrency/index.ts'
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0]
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
-const RUN_PREFIX = `livecut-test:${randomUUID()}:`
+const RUN_PREFIX = runKeyPrefix(t)
 
-/** A ready Redis connection, closed at teardown; the test FAILS (never skips) without Redis. */
-async function connectRedis (t: Test): Promise<Redis> {
-  const redis = createRedisConnection(REDIS_URL)
-  t.teardown(() => closeRedisConnection(redis))
-  try {
-    await waitForRedisReady(redis, 3000)
-  } catch (error) {
-    throw new Error(`these tests need the real Redis at ${REDIS_URL} (TEST_REDIS_URL) and could not reach it: ${(error as Error).message}`)
-  }
-  return redis
-}
-
-t.teardown(async () => {
-  const redis = createRedisConnection(REDIS_URL)
-  try {
-    await waitForRedisReady(redis, 3000)
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${RUN_PREFIX}*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length > 0) await redis.del(...keys)
-    } while (cursor !== '0')
-  } catch {
-    // nothing to clean if Redis was unreachable: the tests have already failed
-  } finally {
-    await closeRedisConnection(redis)
-  }
-})
 
 let videoCounter = 0
 const freshKey = (): string => videoLockKey('project-1', `video-${++videoCounter}`)

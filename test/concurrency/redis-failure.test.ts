@@ -6,7 +6,7 @@ import { once } from 'node:events'
 import net from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import type { Redis } from 'ioredis'
+import { runKeyPrefix, TEST_REDIS_URL } from '../helpers/redis.ts'
 import {
   ConcurrencyStoreUnavailableError,
   RedisIdempotencyStore,
@@ -19,27 +19,11 @@ import {
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0]
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
-const RUN_PREFIX = `livecut-test:${randomUUID()}:`
+const REDIS_URL = TEST_REDIS_URL
+const RUN_PREFIX = runKeyPrefix(t)
 /** Generous bound that tells "fails fast" from "waits for Redis to come back". */
 const PROMPTLY_MS = 2000
 
-t.teardown(async () => {
-  const redis = createRedisConnection(REDIS_URL)
-  try {
-    await waitForRedisReady(redis, 3000)
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${RUN_PREFIX}*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length > 0) await redis.del(...keys)
-    } while (cursor !== '0')
-  } catch {
-    // nothing to clean if Redis was unreachable: the tests have already failed
-  } finally {
-    await closeRedisConnection(redis)
-  }
-})
 
 /** Asserts that `promise` rejects with the fail-closed error for `store`/`operation` within PROMPTLY_MS. */
 async function failsClosed (t: Test, promise: Promise<unknown>, store: 'idempotency' | 'lock', operation: string): Promise<unknown> {

@@ -5,9 +5,10 @@
 import t from 'tap'
 import type { AuditEntry } from '../../src/audit/audit-entry.ts'
 import { failureEnvelope } from '../../src/simulator/simulator-app.ts'
-import { startService, type ServiceUnderTest } from '../helpers/service.ts'
+import { startService } from '../helpers/service.ts'
 import { hsToken } from '../helpers/tokens.ts'
-import { auditByRequestId, callsFor, cleanRedisAtTeardown, eventually, PlatformGate, SHARED_REDIS_URL, uniqueId } from './support.ts'
+import { auditByRequestId, callsFor, eventually, PlatformGate, uniqueId } from './support.ts'
+import { deleteKeysAtTeardown, TEST_REDIS_URL } from '../helpers/redis.ts'
 
 const PROBLEM_JSON = 'application/problem+json; charset=utf-8'
 const DAY_MS = 24 * 60 * 60 * 1000
@@ -19,10 +20,10 @@ type Test = Parameters<Parameters<typeof t.test>[0]>[0]
 for (const backend of ['memory', 'redis'] as const) {
   t.test(`${backend}: Idempotency-Key`, async (t) => {
     const run = uniqueId('idem')
-    if (backend === 'redis') cleanRedisAtTeardown(t, run)
+    if (backend === 'redis') deleteKeysAtTeardown(t, `*${run}*`)
     const gate = new PlatformGate()
     const service = await startService(t, {
-      env: backend === 'redis' ? { REDIS_URL: SHARED_REDIS_URL } : {},
+      env: backend === 'redis' ? { REDIS_URL: TEST_REDIS_URL } : {},
       simulator: { sleep: gate.sleep }
     })
     const sim = service.simulator.app.simulator

@@ -1,12 +1,9 @@
 // Shared set-up for the abuse and concurrency control tests (test/controls/*.test.ts).
 import { randomUUID } from 'node:crypto'
 import type { AuditEntry } from '../../src/audit/audit-entry.ts'
-import { closeRedisConnection, createRedisConnection, waitForRedisReady } from '../../src/concurrency/index.ts'
 import type { ServiceUnderTest } from '../helpers/service.ts'
 
-export const SHARED_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
-interface Teardown { teardown: (fn: () => unknown) => void }
 
 /**
  * A `sleep` for the simulator (its `delay` and latency waits) that ends only when the test
@@ -86,22 +83,3 @@ export function callsFor (service: ServiceUnderTest, videoId: string): number {
   return service.simulator.app.simulator.calls().filter((call) => call.path.includes(`/live-videos/${videoId}/`)).length
 }
 
-/** Deletes, at teardown, every key of the shared Redis whose name contains `marker`. */
-export function cleanRedisAtTeardown (t: Teardown, marker: string, url = SHARED_REDIS_URL): void {
-  t.teardown(async () => {
-    const redis = createRedisConnection(url)
-    try {
-      await waitForRedisReady(redis, 3000)
-      let cursor = '0'
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `*${marker}*`, 'COUNT', 1000)
-        cursor = next
-        if (keys.length > 0) await redis.del(...keys)
-      } while (cursor !== '0')
-    } catch {
-      // Redis unreachable: the tests using it have failed already.
-    } finally {
-      await closeRedisConnection(redis)
-    }
-  })
-}

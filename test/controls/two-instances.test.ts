@@ -6,7 +6,8 @@ import t from 'tap'
 import { request } from 'undici'
 import { startService, type ServiceUnderTest } from '../helpers/service.ts'
 import { hsToken } from '../helpers/tokens.ts'
-import { auditByRequestId, callsFor, cleanRedisAtTeardown, PlatformGate, SHARED_REDIS_URL, uniqueId } from './support.ts'
+import { auditByRequestId, callsFor, PlatformGate, uniqueId } from './support.ts'
+import { deleteKeysAtTeardown, TEST_REDIS_URL } from '../helpers/redis.ts'
 
 interface Answer { status: number, headers: Record<string, string>, body: Record<string, unknown>, requestId: string }
 interface Instance { name: string, service: ServiceUnderTest, origin: string }
@@ -16,10 +17,10 @@ const IP_MAX = 3
 
 t.test('two instances sharing Redis', async (t) => {
   const run = uniqueId('twin')
-  cleanRedisAtTeardown(t, run)
+  deleteKeysAtTeardown(t, `*${run}*`)
   const gate = new PlatformGate()
   const shared = {
-    REDIS_URL: SHARED_REDIS_URL,
+    REDIS_URL: TEST_REDIS_URL,
     // The instances sit behind a proxy on loopback: every request names its client, so the
     // per-address counts are this test's own even though other tests share the Redis.
     TRUST_PROXY: '127.0.0.1',

@@ -5,7 +5,8 @@ import t from 'tap'
 import { request } from 'undici'
 import { startService, type ServiceUnderTest } from '../helpers/service.ts'
 import { hsToken } from '../helpers/tokens.ts'
-import { auditByRequestId, callsFor, cleanRedisAtTeardown, eventually, PlatformGate, SHARED_REDIS_URL, uniqueId } from './support.ts'
+import { auditByRequestId, callsFor, eventually, PlatformGate, uniqueId } from './support.ts'
+import { deleteKeysAtTeardown, TEST_REDIS_URL } from '../helpers/redis.ts'
 
 const PROBLEM_JSON = 'application/problem+json; charset=utf-8'
 
@@ -47,10 +48,10 @@ function assertConflict (t: Test, answer: Answer, what: string): void {
 for (const backend of ['memory', 'redis'] as const) {
   t.test(`${backend}: one cut per video`, async (t) => {
     const run = uniqueId('lock')
-    if (backend === 'redis') cleanRedisAtTeardown(t, run)
+    if (backend === 'redis') deleteKeysAtTeardown(t, `*${run}*`)
     const gate = new PlatformGate()
     const service = await startService(t, {
-      env: { ...PATIENT, ...(backend === 'redis' && { REDIS_URL: SHARED_REDIS_URL }) },
+      env: { ...PATIENT, ...(backend === 'redis' && { REDIS_URL: TEST_REDIS_URL }) },
       simulator: { sleep: gate.sleep }
     })
     t.equal(service.app.redis === null, backend === 'memory', `the ${backend} lock is in use`)
@@ -165,9 +166,9 @@ for (const backend of ['memory', 'redis'] as const) {
 
   t.test(`${backend}: released after a platform timeout`, async (t) => {
     const run = uniqueId('lock-timeout')
-    if (backend === 'redis') cleanRedisAtTeardown(t, run)
+    if (backend === 'redis') deleteKeysAtTeardown(t, `*${run}*`)
     const service = await startService(t, {
-      env: { UPSTREAM_TIMEOUT_MS: '100', ...(backend === 'redis' && { REDIS_URL: SHARED_REDIS_URL }) }
+      env: { UPSTREAM_TIMEOUT_MS: '100', ...(backend === 'redis' && { REDIS_URL: TEST_REDIS_URL }) }
     })
     const cut = cutter(service, run)
     const v = `${run}-hang`
