@@ -2,7 +2,7 @@ import pg from 'pg'
 import type { AuditEntry } from './audit-entry.ts'
 import type { AuditFilter, AuditPage } from './audit-store.ts'
 import {
-  type AuditRecordRow, type ChainedAuditStore, type ChainVerifyResult, planAppend, prepareRecord, recordFromRow,
+  type AuditRecordRow, type ChainedAuditStore, type ChainVerifyResult, planAppend, prepareRecord, type PreparedRecord, recordFromRow,
   verifyChain, type VerifyOptions
 } from './audit-chain.ts'
 import {
@@ -10,6 +10,7 @@ import {
   streamEntryPages
 } from './audit-query.ts'
 import { AuditStoreNotWritableError, AuditStoreOpenError, AuditStoreUrlError } from './audit-errors.ts'
+import { GroupCommit } from './group-commit.ts'
 
 /*
  * PostgreSQL store: the same records, chain and queries as SQLite; only the SQL dialect and the
@@ -103,6 +104,7 @@ export class PostgresAuditStore implements ChainedAuditStore {
   #closed = false
   readonly #run = async (query: SqlQuery): Promise<Array<Record<string, unknown>>> =>
     (await this.#pool.query(query.text, query.values)).rows as Array<Record<string, unknown>>
+  readonly #groupCommit = new GroupCommit(async (records) => { await this.#writeBatch(records) })
 
   constructor (url: string, options: PostgresAuditStoreOptions = {}) {
     let parsed: URL
@@ -186,10 +188,15 @@ export class PostgresAuditStore implements ChainedAuditStore {
 
   async append (entry: AuditEntry, final: boolean): Promise<void> {
     if (this.#readOnly) throw new AuditStoreNotWritableError('opened read-only')
-    const record = prepareRecord(entry, final)
+    await this.#groupCommit.append(prepareRecord(entry, final))
+  }
+
+  async #writeBatch (records: PreparedRecord[]): Promise<void> {
     await this.#transaction(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK_CLASS}, hashtext('${this.schema}'))`, async (client) => {
-      const { rows: [context] } = await client.query(appendContextQuery(this.#table, record.entryId, POSTGRES_DIALECT))
-      await client.query(insertRecordQuery(this.#table, planAppend(record, appendContextFromRow(context)), POSTGRES_DIALECT))
+      for (const record of records) {
+        const { rows: [context] } = await client.query(appendContextQuery(this.#table, record.entryId, POSTGRES_DIALECT))
+        await client.query(insertRecordQuery(this.#table, planAppend(record, appendContextFromRow(context)), POSTGRES_DIALECT))
+      }
     })
   }
 

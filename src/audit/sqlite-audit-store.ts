@@ -5,7 +5,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { AuditEntry } from './audit-entry.ts'
 import type { AuditFilter, AuditPage } from './audit-store.ts'
 import {
-  type AuditRecordRow, type ChainedAuditStore, type ChainVerifyResult, planAppend, prepareRecord, recordFromRow,
+  type AuditRecordRow, type ChainedAuditStore, type ChainVerifyResult, planAppend, prepareRecord, type PreparedRecord, recordFromRow,
   verifyChain, type VerifyOptions
 } from './audit-chain.ts'
 import {
@@ -13,6 +13,7 @@ import {
   streamEntryPages
 } from './audit-query.ts'
 import { AuditStoreNotWritableError, AuditStoreOpenError } from './audit-errors.ts'
+import { GroupCommit } from './group-commit.ts'
 
 const TABLE = 'audit_records'
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000
@@ -67,7 +68,8 @@ export interface SqliteAuditStoreOptions {
 
 /**
  * The embedded store: one SQLite file through `node:sqlite`, WAL mode, `synchronous=FULL` so a
- * record is on disk when `append` resolves. Appends take the write lock with `BEGIN IMMEDIATE`,
+ * record is on disk when `append` resolves; appends arriving together share one commit (group
+ * commit). Appends take the write lock with `BEGIN IMMEDIATE`,
  * so several processes on one file still build one chain. `node:sqlite` is synchronous: a
  * statement blocks the event loop while it runs (and while it waits for the lock, up to
  * `busyTimeoutMs`), which is the price of the zero-dependency default.
@@ -83,6 +85,7 @@ export class SqliteAuditStore implements ChainedAuditStore {
     this.#statement(query.text).all(...(query.values as never[])) as Array<Record<string, unknown>>
 
   readonly #run = async (query: SqlQuery): Promise<Array<Record<string, unknown>>> => this.#runSync(query)
+  readonly #groupCommit = new GroupCommit(async (records) => { await this.#writeBatch(records) })
 
   constructor (location: string, options: SqliteAuditStoreOptions = {}) {
     this.location = location === ':memory:' ? location : resolve(location)
@@ -149,13 +152,18 @@ export class SqliteAuditStore implements ChainedAuditStore {
 
   async append (entry: AuditEntry, final: boolean): Promise<void> {
     if (this.#readOnly) throw new AuditStoreNotWritableError('opened read-only')
-    const record = prepareRecord(entry, final)
+    await this.#groupCommit.append(prepareRecord(entry, final))
+  }
+
+  async #writeBatch (records: PreparedRecord[]): Promise<void> {
     const db = this.#db
     db.exec('BEGIN IMMEDIATE')
     try {
-      const [contextRow] = this.#runSync(appendContextQuery(TABLE, record.entryId, SQLITE_DIALECT))
-      const insert = insertRecordQuery(TABLE, planAppend(record, appendContextFromRow(contextRow)), SQLITE_DIALECT)
-      this.#statement(insert.text).run(...(insert.values as never[]))
+      for (const record of records) {
+        const [contextRow] = this.#runSync(appendContextQuery(TABLE, record.entryId, SQLITE_DIALECT))
+        const insert = insertRecordQuery(TABLE, planAppend(record, appendContextFromRow(contextRow)), SQLITE_DIALECT)
+        this.#statement(insert.text).run(...(insert.values as never[]))
+      }
       db.exec('COMMIT')
     } catch (error) {
       if (db.isTransaction) db.exec('ROLLBACK')
