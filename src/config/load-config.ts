@@ -1,12 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
-import { Ajv } from 'ajv'
-import addFormatsModule from 'ajv-formats'
 import { parse as parseDuration } from '@lukeed/ms'
+import { ajvWith } from '../validation/validator-compiler.ts'
 import { EnvSchema, SECRET_VARIABLES, type Env } from './env-schema.ts'
-
-// ajv-formats ships CommonJS with a default export property.
-const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default
 
 /** Where a development start without settings points: the simulator's defaults (`npm run simulator`). */
 export const DEV_UPSTREAM_BASE_URL = 'http://127.0.0.1:4010'
@@ -23,9 +19,8 @@ export class ConfigError extends Error {
   }
 }
 
-const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true, strict: false })
-addFormats(ajv)
-const validateEnv = ajv.compile<Env>(EnvSchema)
+// Environment variables are strings: coerced to the declared types, defaults filled in.
+const validateEnv = ajvWith({ coerceTypes: true, useDefaults: true }).compile<Env>(EnvSchema)
 
 /** Resolves `<NAME>_FILE` twins into their values; both forms at once is an error. */
 function resolveSecretFiles (env: Record<string, string | undefined>, problems: string[]): Record<string, string | undefined> {

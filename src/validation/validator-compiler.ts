@@ -5,7 +5,8 @@ import type { FastifySchemaCompiler } from 'fastify'
 // ajv-formats ships CommonJS with a default export property.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default
 
-function ajvWith (options: Options): Ajv {
+/** An Ajv that reports every error, never drops unknown properties, and knows the standard formats. */
+export function ajvWith (options: Options): Ajv {
   const ajv = new Ajv({ allErrors: true, removeAdditional: false, strict: false, ...options })
   addFormats(ajv)
   return ajv
