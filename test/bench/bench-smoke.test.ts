@@ -1,0 +1,95 @@
+import { execFile } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import t from 'tap'
+import { openAuditStore } from '../../src/audit/open-audit-store.ts'
+import { summariseProfile, type CpuProfile } from '../../bench/profile-summary.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
+import { PG_URL } from '../helpers/audit-fixtures.ts'
+
+const run = promisify(execFile)
+const BENCH = join(import.meta.dirname, '..', '..', 'bench', 'run.ts')
+
+// Keeps `npm run bench` from rotting: every target, one second each, two connections, a small
+// seeded trail instead of a million entries. No timing is asserted: only that every request
+// was a real, successful cut and that the report is complete.
+t.test('npm run bench: every target, zero failed requests, a complete JSON report', async (t) => {
+  const out = tempDir(t)
+  const cache = tempDir(t)
+  const { stdout } = await run(process.execPath, [
+    BENCH, '--duration', '1', '--warmup', '0', '--connections', '2', '--rate', '20', '--pin', 'off',
+    '--only', 'direct,bare,sqlite,postgres,sqlite-seeded', '--entries', '300', '--queries', '5',
+    '--pg-url', PG_URL, '--cache', cache, '--out', out
+  ], { timeout: 110_000, maxBuffer: 16 * 1024 * 1024 })
+  t.match(stdout, /livecut-sqlite \/ bare: [\d.]+× req\/s/)
+
+  const files = readdirSync(out).filter((name) => name.endsWith('.json'))
+  t.equal(files.length, 1, 'one JSON report')
+  const report = JSON.parse(readFileSync(join(out, files[0] as string), 'utf8'))
+  t.equal(report.ok, true)
+  t.same(report.problems, [])
+  t.equal(report.machine.nproc > 0, true)
+  t.same(report.targets.map((target: { name: string }) => target.name),
+    ['direct', 'bare', 'livecut-sqlite', 'livecut-postgres', 'livecut-sqlite-seeded'], 'every target, PostgreSQL included (never skipped)')
+
+  for (const target of report.targets) {
+    t.equal(target.skipped, undefined, `${target.name} ran`)
+    for (const phase of ['saturated', 'fixedRate']) {
+      const result = target[phase]
+      t.ok(result.responses > 0, `${target.name} ${phase}: answered`)
+      t.equal(result.errors, 0, `${target.name} ${phase}: no connection error`)
+      t.equal(result.timeouts, 0, `${target.name} ${phase}: no timeout`)
+      t.equal(result.non2xx, 0, `${target.name} ${phase}: no status but 200`)
+      t.same(Object.keys(result.statusCodes), ['200'])
+      t.ok(result.cutsAtPlatform >= result.statusCodes['200'], `${target.name} ${phase}: each 200 stopped a video at the platform`)
+      for (const key of ['p50', 'p97_5', 'p99']) t.type(result.latencyMs[key], 'number')
+    }
+    t.type(target.peakRssMiB, 'number', `${target.name}: peak RSS`)
+    if (target.name.startsWith('livecut')) {
+      t.ok(target.auditedSucceeded >= target.saturated.statusCodes['200'] + target.fixedRate.statusCodes['200'], `${target.name}: each 200 audited as succeeded`)
+    }
+  }
+
+  const seeded = report.targets.find((target: { name: string }) => target.name === 'livecut-sqlite-seeded')
+  t.same(seeded.auditQueries.map((query: { kind: string }) => query.kind),
+    ['by project', 'by video', 'by actor', 'by project, cursor page at a random depth', 'by actor and outcome'])
+  for (const query of seeded.auditQueries) {
+    t.equal(query.problem, null, `${query.kind}: every query answered 200`)
+    t.equal(query.queries, 5)
+  }
+  t.same(Object.keys(report.ratios).sort(), [
+    'livecut-postgres / bare', 'livecut-postgres / direct', 'livecut-sqlite / bare', 'livecut-sqlite / direct',
+    'livecut-sqlite-seeded / bare', 'livecut-sqlite-seeded / direct'
+  ])
+
+  // The seeded trail (kept in the cache for later runs) is a chain the service's own verification accepts.
+  const store = await openAuditStore(`sqlite:${join(cache, 'audit-300-seed1.db')}`, { readOnly: true })
+  t.teardown(() => store.close())
+  const verified = await store.verify()
+  t.equal(verified.ok, true)
+  t.ok(verified.checked > 300, 'intent and final records of 300 entries')
+})
+
+t.test('profile summary: self time goes to the sampled function, total time to each src/ caller once', async (t) => {
+  const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 0, columnNumber: 0 })
+  const profile: CpuProfile = {
+    nodes: [
+      { id: 1, callFrame: frame('(root)', ''), children: [2, 5] },
+      { id: 2, callFrame: frame('handler', 'file:///app/src/routes/cut/cut-route.ts'), children: [3] },
+      { id: 3, callFrame: frame('append', 'file:///app/src/audit/sqlite-audit-store.ts'), children: [4] },
+      { id: 4, callFrame: frame('canonicalize', 'file:///app/node_modules/canonicalize/lib/canonicalize.js') },
+      { id: 5, callFrame: frame('(idle)', '') }
+    ],
+    startTime: 0,
+    endTime: 4000,
+    // One sample each 1000 µs: append, canonicalize, canonicalize, idle.
+    samples: [3, 4, 4, 5],
+    timeDeltas: [0, 1000, 1000, 1000]
+  }
+  const summary = summariseProfile(profile)
+  t.equal(summary.idlePercent, 25)
+  t.same(summary.selfByPlace.map((row) => [row.name, row.percent]), [['canonicalize', 66.7], ['src/audit/sqlite-audit-store.ts', 33.3]])
+  // Both src functions are on the stack of every busy sample.
+  t.same(summary.totalBySrcFunction.map((row) => [row.name, row.percent]).sort(), [['append', 100], ['handler', 100]])
+})
