@@ -2,20 +2,15 @@
 // replay of the first final response (200 and a platform 422), 422 for the same key with another
 // body or path, independent per subject, 409 while the first is in flight, a double tap reaching
 // the platform once, a 503 after every retry releasing the key; every request audited.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type { AuditEntry } from '../../src/audit/audit-entry.ts'
 import { failureEnvelope } from '../../src/simulator/simulator-app.ts'
 import { startService } from '../helpers/service.ts'
 import { hsToken } from '../helpers/tokens.ts'
-import { auditByRequestId, callsFor, eventually, PlatformGate, uniqueId } from './support.ts'
+import { auditByRequestId, callsFor, cutter, eventually, PlatformGate, PROBLEM_JSON, uniqueId, type Answer } from './support.ts'
 import { deleteKeysAtTeardown, TEST_REDIS_URL } from '../helpers/redis.ts'
 
-const PROBLEM_JSON = 'application/problem+json; charset=utf-8'
 const DAY_MS = 24 * 60 * 60 * 1000
-
-interface Answer { status: number, headers: Record<string, string>, body: Record<string, unknown>, requestId: string }
-
-type Test = Parameters<Parameters<typeof t.test>[0]>[0]
 
 for (const backend of ['memory', 'redis'] as const) {
   t.test(`${backend}: Idempotency-Key`, async (t) => {
@@ -30,26 +25,10 @@ for (const backend of ['memory', 'redis'] as const) {
     t.equal(service.app.redis === null, backend === 'memory', `the ${backend} store is in use`)
     const alice = `${run}-alice`
     const bob = `${run}-bob`
-    const tokens = new Map([[alice, hsToken({ sub: alice })], [bob, hsToken({ sub: bob })]])
+    const bobToken = hsToken({ sub: bob })
     const video = (name: string): string => `${run}-${name}`
-    let n = 0
-
-    async function cut (options: { sub?: string, video: string, key?: string, body?: unknown }): Promise<Answer> {
-      const requestId = `${run}-r${++n}`
-      const response = await service.app.inject({
-        method: 'POST',
-        url: `/v1/projects/proj-1/live-videos/${options.video}/cut`,
-        headers: {
-          authorization: `Bearer ${tokens.get(options.sub ?? alice) as string}`,
-          'content-type': 'application/json',
-          'x-request-id': requestId,
-          ...(options.key !== undefined && { 'idempotency-key': options.key })
-        },
-        payload: JSON.stringify(options.body ?? {})
-      })
-      const headers = Object.fromEntries(Object.entries(response.headers).map(([name, value]) => [name, String(value)]))
-      return { status: response.statusCode, headers, body: response.json(), requestId }
-    }
+    // Alice's unless another token is given.
+    const cut = cutter(service, `${run}-r`, { token: hsToken({ sub: alice }) })
 
     function assertReplay (t: Test, replay: Answer, first: Answer, what: string): void {
       t.equal(replay.status, first.status, `${what}: the first status`)
@@ -125,7 +104,7 @@ for (const backend of ['memory', 'redis'] as const) {
       t.equal(callsFor(service, otherVideo), 0, 'nor for another path')
 
       // Bob's key-reuse is not Alice's: neither a replay nor a reuse, and it leaves hers alone.
-      const bobSame = await cut({ sub: bob, video: v, key: 'key-reuse', body: { startMs: 0, endMs: 1000 } })
+      const bobSame = await cut({ token: bobToken, video: v, key: 'key-reuse', body: { startMs: 0, endMs: 1000 } })
       t.equal(bobSame.headers['idempotent-replayed'], undefined, 'alice\'s answer is not replayed to bob')
       t.equal(bobSame.status, 422, 'bob\'s request went to the platform, which refuses a second cut of the video')
       t.match(bobSame.body, { type: 'urn:livecut:problem:upstream_rejected' })

@@ -6,30 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { startService, type ServiceUnderTest } from '../helpers/service.ts'
 import { hsToken } from '../helpers/tokens.ts'
-import { auditByRequestId } from './support.ts'
-
-interface Answer { status: number, headers: Record<string, string>, body: Record<string, unknown>, requestId: string }
-
-function cutter (service: ServiceUnderTest, label: string) {
-  const token = hsToken()
-  let n = 0
-  return async (options: { key?: string } = {}): Promise<Answer> => {
-    const requestId = `${label}-${++n}`
-    const response = await service.app.inject({
-      method: 'POST',
-      url: `/v1/projects/proj-1/live-videos/${requestId}/cut`,
-      headers: {
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/json',
-        'x-request-id': requestId,
-        ...(options.key !== undefined && { 'idempotency-key': options.key })
-      },
-      payload: '{}'
-    })
-    const headers = Object.fromEntries(Object.entries(response.headers).map(([name, value]) => [name, String(value)]))
-    return { status: response.statusCode, headers, body: response.json(), requestId }
-  }
-}
+import { auditByRequestId, cutter, PROBLEM_JSON, type Answer } from './support.ts'
 
 const platformCalls = (service: ServiceUnderTest): number => service.simulator.app.simulator.calls().length
 
@@ -48,7 +25,8 @@ t.test('the breaker opens after a run of 503s and then fails fast without callin
     env: { BREAKER_FAILURE_THRESHOLD: '3', BREAKER_COOLDOWN_MS: '600000', UPSTREAM_MAX_ATTEMPTS: '4' }
   })
   service.simulator.app.simulator.setFaults({ rate503: 1 })
-  const cut = cutter(service, 'open')
+  // One caller; each cut is of a video of its own, named after its request id (open-1, open-2, …).
+  const cut = cutter(service, 'open', { token: hsToken() })
 
   const tripping = await cut()
   t.equal(tripping.status, 503, 'the request that ran into the storm')
@@ -63,7 +41,7 @@ t.test('the breaker opens after a run of 503s and then fails fast without callin
   for (let i = 0; i < 5; i++) fast.push(await cut({ key: `open-key-${i}` }))
   for (const answer of fast) {
     t.equal(answer.status, 503, `${answer.requestId}: 503`)
-    t.equal(answer.headers['content-type'], 'application/problem+json; charset=utf-8')
+    t.equal(answer.headers['content-type'], PROBLEM_JSON)
     t.match(answer.body, { type: 'urn:livecut:problem:circuit_open', status: 503 }, `${answer.requestId}: circuit_open`)
     const retryAfter = Number(answer.headers['retry-after'])
     t.ok(retryAfter >= 1 && retryAfter <= 600, `${answer.requestId}: Retry-After until the cool-down ends (${retryAfter})`)
@@ -83,7 +61,7 @@ t.test('after the cool-down one probe goes through: a failing probe reopens, a s
   })
   const sim = service.simulator.app.simulator
   sim.setFaults({ rate503: 1 })
-  const cut = cutter(service, 'probe')
+  const cut = cutter(service, 'probe', { token: hsToken() })
 
   t.equal((await cut()).status, 503)
   t.equal(platformCalls(service), 3, 'three failures opened it')
@@ -123,7 +101,7 @@ t.test('the retry budget: a 503 storm is not multiplied by the attempt count', a
     env: { RETRY_BUDGET_RATIO: String(ratio), BREAKER_FAILURE_THRESHOLD: '1000000', UPSTREAM_MAX_ATTEMPTS: '4' }
   })
   service.simulator.app.simulator.setFaults({ rate503: 1 })
-  const cut = cutter(service, 'budget')
+  const cut = cutter(service, 'budget', { token: hsToken() })
   const answers: Answer[] = []
   // In batches of 20 at once, well inside the budget's 10 s window.
   const started = Date.now()
@@ -147,7 +125,7 @@ t.test('control: without a binding budget every request uses all its attempts', 
   const N = 20
   const service = await startService(t, { env: { RETRY_BUDGET_RATIO: '10', BREAKER_FAILURE_THRESHOLD: '1000000', UPSTREAM_MAX_ATTEMPTS: '4' } })
   service.simulator.app.simulator.setFaults({ rate503: 1 })
-  const cut = cutter(service, 'unbudgeted')
+  const cut = cutter(service, 'unbudgeted', { token: hsToken() })
   for (let i = 0; i < N; i++) t.equal((await cut()).headers['x-upstream-attempts'], '4')
   t.equal(platformCalls(service), N * 4, 'the storm is multiplied by four')
 })

@@ -1,44 +1,14 @@
 // Rate limits through the real app: per token subject on the cut route (RATE_LIMIT_CUT_*), per
 // client address on every route (RATE_LIMIT_IP_*), 429 as problem+json with Retry-After and the
 // x-ratelimit-* headers, every limited cut audited; TRUST_PROXY decides whose address counts.
-import t from 'tap'
-import { Agent, request } from 'undici'
+import t, { type Test } from 'tap'
+import { Agent } from 'undici'
 import type { AuditEntry } from '../../src/audit/audit-entry.ts'
 import { startService, type ServiceUnderTest } from '../helpers/service.ts'
 import { hsToken } from '../helpers/tokens.ts'
-import { auditByRequestId, callsFor } from './support.ts'
+import { auditByRequestId, callsFor, cutRequest, flatHeaders, PROBLEM_JSON, socketCutRequest, type Answer } from './support.ts'
 
-const PROBLEM_JSON = 'application/problem+json; charset=utf-8'
 const WRONG_SECRET = 'not-the-secret-the-service-verifies-with!!'
-
-interface Answer { status: number, headers: Record<string, string>, body: Record<string, unknown> }
-
-function normalise (headers: Record<string, unknown>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), String(value)]))
-}
-
-/** A cut through app.inject (the peer address is 127.0.0.1 unless `remoteAddress` is given). */
-async function injectCut (service: ServiceUnderTest, options: { token: string, video: string, requestId: string, headers?: Record<string, string>, remoteAddress?: string }): Promise<Answer> {
-  const response = await service.app.inject({
-    method: 'POST',
-    url: `/v1/projects/proj-1/live-videos/${options.video}/cut`,
-    headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json', 'x-request-id': options.requestId, ...options.headers },
-    payload: '{}',
-    ...(options.remoteAddress !== undefined && { remoteAddress: options.remoteAddress })
-  })
-  return { status: response.statusCode, headers: normalise(response.headers), body: response.json() }
-}
-
-/** A cut over a real socket, optionally from another loopback address. */
-async function socketCut (origin: string, options: { token: string, video: string, requestId: string, headers?: Record<string, string>, dispatcher?: Agent }): Promise<Answer> {
-  const response = await request(`${origin}/v1/projects/proj-1/live-videos/${options.video}/cut`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json', 'x-request-id': options.requestId, ...options.headers },
-    body: '{}',
-    ...(options.dispatcher !== undefined && { dispatcher: options.dispatcher })
-  })
-  return { status: response.statusCode, headers: normalise(response.headers), body: await response.body.json() as Record<string, unknown> }
-}
 
 async function listen (t: Test, service: ServiceUnderTest): Promise<string> {
   const address = await service.app.listen({ host: '127.0.0.1', port: 0 })
@@ -46,9 +16,7 @@ async function listen (t: Test, service: ServiceUnderTest): Promise<string> {
   return address
 }
 
-type Test = Parameters<Parameters<typeof t.test>[0]>[0]
-
-function assertRateLimited (t: Test, answer: Answer, limit: number, what: string): void {
+function assertRateLimited (t: Test, answer: Omit<Answer, 'requestId'>, limit: number, what: string): void {
   t.equal(answer.status, 429, `${what}: 429`)
   t.equal(answer.headers['content-type'], PROBLEM_JSON, `${what}: problem+json`)
   t.match(answer.body, { type: 'urn:livecut:problem:rate_limited', status: 429, title: String, detail: String, requestId: String }, `${what}: problem body`)
@@ -65,22 +33,22 @@ t.test('per subject: the third cut by one subject in the window is 429, audited;
   const alice = hsToken({ sub: 'alice' })
   const bob = hsToken({ sub: 'bob' })
 
-  const first = await injectCut(service, { token: alice, video: 'sub-v1', requestId: 'sub-1' })
+  const first = await cutRequest(service, { token: alice, video: 'sub-v1', requestId: 'sub-1' })
   t.equal(first.status, 200, 'first cut by alice')
   t.equal(first.headers['x-ratelimit-limit'], '2', 'the subject limit is announced')
   t.equal(first.headers['x-ratelimit-remaining'], '1', 'one cut left')
-  const second = await injectCut(service, { token: alice, video: 'sub-v2', requestId: 'sub-2' })
+  const second = await cutRequest(service, { token: alice, video: 'sub-v2', requestId: 'sub-2' })
   t.equal(second.status, 200, 'second cut by alice')
   t.equal(second.headers['x-ratelimit-remaining'], '0', 'no cut left')
 
-  const third = await injectCut(service, { token: alice, video: 'sub-v3', requestId: 'sub-3' })
+  const third = await cutRequest(service, { token: alice, video: 'sub-v3', requestId: 'sub-3' })
   assertRateLimited(t, third, 2, 'third cut by alice')
   t.equal(callsFor(service, 'sub-v3'), 0, 'the platform was not called for the limited cut')
-  const keyed = await injectCut(service, { token: alice, video: 'sub-v4', requestId: 'sub-4', headers: { 'idempotency-key': 'alice-key-1' } })
+  const keyed = await cutRequest(service, { token: alice, video: 'sub-v4', requestId: 'sub-4', key: 'alice-key-1' })
   assertRateLimited(t, keyed, 2, 'a limited cut with an Idempotency-Key')
   t.equal(callsFor(service, 'sub-v4'), 0, 'not called either')
 
-  const other = await injectCut(service, { token: bob, video: 'sub-v5', requestId: 'sub-5' })
+  const other = await cutRequest(service, { token: bob, video: 'sub-v5', requestId: 'sub-5' })
   t.equal(other.status, 200, 'bob has his own limit')
   t.equal(other.headers['x-ratelimit-remaining'], '1', 'and his own count')
 
@@ -98,19 +66,19 @@ t.test('per address on every route: token guessing is throttled; probes never ar
   const guess = hsToken({}, WRONG_SECRET)
 
   for (let i = 1; i <= 3; i++) {
-    const answer = await injectCut(service, { token: guess, video: `ip-v${i}`, requestId: `guess-${i}` })
+    const answer = await cutRequest(service, { token: guess, video: `ip-v${i}`, requestId: `guess-${i}` })
     t.equal(answer.status, 401, `guess ${i} is refused as unauthenticated`)
     t.equal(answer.headers['x-ratelimit-remaining'], String(3 - i), `guess ${i}: the address count goes down`)
   }
-  const fourth = await injectCut(service, { token: guess, video: 'ip-v4', requestId: 'guess-4' })
+  const fourth = await cutRequest(service, { token: guess, video: 'ip-v4', requestId: 'guess-4' })
   assertRateLimited(t, fourth, 3, 'the fourth guess')
 
-  const valid = await injectCut(service, { token: hsToken(), video: 'ip-v5', requestId: 'ip-valid' })
+  const valid = await cutRequest(service, { token: hsToken(), video: 'ip-v5', requestId: 'ip-valid' })
   assertRateLimited(t, valid, 3, 'a valid token from the same address')
   t.equal(service.simulator.app.simulator.calls().length, 0, 'the platform was never called')
 
   const review = await service.app.inject({ method: 'GET', url: '/v1/audit/events', headers: { authorization: `Bearer ${hsToken({ scope: 'audit:read', projects: '*' })}` } })
-  assertRateLimited(t, { status: review.statusCode, headers: normalise(review.headers), body: review.json() }, 3, 'the review API from the same address')
+  assertRateLimited(t, { status: review.statusCode, headers: flatHeaders(review.headers), body: review.json() }, 3, 'the review API from the same address')
   const unknown = await service.app.inject({ method: 'GET', url: '/no/such/route' })
   t.equal(unknown.statusCode, 429, 'even an unknown route is throttled')
 
@@ -120,7 +88,7 @@ t.test('per address on every route: token guessing is throttled; probes never ar
     t.same([health.statusCode, ready.statusCode], [200, 200], `probe round ${i + 1} is never throttled`)
   }
 
-  const elsewhere = await injectCut(service, { token: hsToken(), video: 'ip-v6', requestId: 'ip-elsewhere', remoteAddress: '10.20.30.40' })
+  const elsewhere = await cutRequest(service, { token: hsToken(), video: 'ip-v6', requestId: 'ip-elsewhere', remoteAddress: '10.20.30.40' })
   t.equal(elsewhere.status, 200, 'another address has its own limit')
 
   const entries = await auditByRequestId(service)
@@ -139,7 +107,7 @@ t.test('TRUST_PROXY off: X-Forwarded-For is ignored; the socket address is limit
 
   const answers: Answer[] = []
   for (let i = 1; i <= 3; i++) {
-    answers.push(await socketCut(origin, { token, video: `off-v${i}`, requestId: `off-${i}`, headers: { 'x-forwarded-for': `203.0.113.${i}` } }))
+    answers.push(await socketCutRequest(origin, { token, video: `off-v${i}`, requestId: `off-${i}`, headers: { 'x-forwarded-for': `203.0.113.${i}` } }))
   }
   t.same(answers.map((answer) => answer.status), [200, 200, 429], 'a new forwarded address per request does not escape the limit')
   assertRateLimited(t, answers[2] as Answer, 2, 'the third request')
@@ -155,7 +123,7 @@ t.test('TRUST_PROXY=127.0.0.1: X-Forwarded-For is honoured from that hop only', 
   const origin = await listen(t, service)
   const token = hsToken()
   const viaProxy = async (requestId: string, forwardedFor: string): Promise<Answer> =>
-    await socketCut(origin, { token, video: `proxy-${requestId}`, requestId, headers: { 'x-forwarded-for': forwardedFor } })
+    await socketCutRequest(origin, { token, video: `proxy-${requestId}`, requestId, headers: { 'x-forwarded-for': forwardedFor } })
 
   const a1 = await viaProxy('a-1', '203.0.113.10')
   const a2 = await viaProxy('a-2', '203.0.113.10')
@@ -173,7 +141,7 @@ t.test('TRUST_PROXY=127.0.0.1: X-Forwarded-For is honoured from that hop only', 
   t.teardown(() => stranger.close())
   const fromStranger: Answer[] = []
   for (let i = 1; i <= 3; i++) {
-    fromStranger.push(await socketCut(origin, { token, video: `stranger-v${i}`, requestId: `s-${i}`, headers: { 'x-forwarded-for': `203.0.113.${100 + i}` }, dispatcher: stranger }))
+    fromStranger.push(await socketCutRequest(origin, { token, video: `stranger-v${i}`, requestId: `s-${i}`, headers: { 'x-forwarded-for': `203.0.113.${100 + i}` }, dispatcher: stranger }))
   }
   t.same(fromStranger.map((answer) => answer.status), [200, 200, 429], 'an untrusted peer is limited by its own address whatever it forwards')
 

@@ -2,37 +2,11 @@
 // the idempotency keys and video locks fail CLOSED (503 dependency_unavailable, the platform not
 // called, with or without a key), the rate limits fail OPEN (no 429 counted, no 500), and
 // service resumes on its own once Redis is back on the same port.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { createRedisServer } from '../helpers/redis-server.ts'
 import { startService, type ServiceUnderTest } from '../helpers/service.ts'
 import { hsToken } from '../helpers/tokens.ts'
-import { auditByRequestId, callsFor, eventually, PlatformGate } from './support.ts'
-
-const PROBLEM_JSON = 'application/problem+json; charset=utf-8'
-
-interface Answer { status: number, headers: Record<string, string>, body: Record<string, unknown>, requestId: string }
-
-type Test = Parameters<Parameters<typeof t.test>[0]>[0]
-
-function cutter (service: ServiceUnderTest, label: string) {
-  let n = 0
-  return async (options: { sub?: string, video: string, key?: string }): Promise<Answer> => {
-    const requestId = `${label}-${++n}`
-    const response = await service.app.inject({
-      method: 'POST',
-      url: `/v1/projects/proj-1/live-videos/${options.video}/cut`,
-      headers: {
-        authorization: `Bearer ${hsToken({ sub: options.sub ?? 'alice' })}`,
-        'content-type': 'application/json',
-        'x-request-id': requestId,
-        ...(options.key !== undefined && { 'idempotency-key': options.key })
-      },
-      payload: '{}'
-    })
-    const headers = Object.fromEntries(Object.entries(response.headers).map(([name, value]) => [name, String(value)]))
-    return { status: response.statusCode, headers, body: response.json(), requestId }
-  }
-}
+import { auditByRequestId, callsFor, cutter, eventually, PlatformGate, PROBLEM_JSON, type Answer } from './support.ts'
 
 function assertFailsClosed (t: Test, answer: Answer, what: string): void {
   t.equal(answer.status, 503, `${what}: 503`)
@@ -53,7 +27,7 @@ t.test('Redis killed and restarted mid-test', async (t) => {
   const redis = await createRedisServer(t)
   await redis.start()
   const service = await startService(t, { env: { REDIS_URL: redis.url, RATE_LIMIT_CUT_MAX: '2', RATE_LIMIT_IP_MAX: '3' } })
-  const cut = cutter(service, 'outage')
+  const cut = cutter(service, 'outage', { sub: 'alice' })
 
   // Up: both limits count in Redis (2 cuts per subject, 3 requests per address).
   const first = await cut({ video: 'up-1', key: 'key-up' })
@@ -104,7 +78,7 @@ t.test('Redis dies while a cut is at the platform: the done cut is still a 200; 
     env: { REDIS_URL: redis.url, UPSTREAM_TIMEOUT_MS: '30000', UPSTREAM_DEADLINE_MS: '60000' },
     simulator: { sleep: gate.sleep }
   })
-  const cut = cutter(service, 'midcut')
+  const cut = cutter(service, 'midcut', { sub: 'alice' })
   service.simulator.app.simulator.script([{ kind: 'delay', ms: 60_000 }])
   const pending = cut({ video: 'mid-1', key: 'key-mid' })
   await gate.holds(1)
@@ -125,7 +99,7 @@ t.test('Redis unreachable at start-up: the service starts, refuses cuts, and cut
   const redis = await createRedisServer(t)
   const service = await startService(t, { env: { REDIS_URL: redis.url } })
   t.not(service.app.redis?.status, 'ready', 'Redis is not there')
-  const cut = cutter(service, 'startup')
+  const cut = cutter(service, 'startup', { sub: 'alice' })
   assertFailsClosed(t, await cut({ video: 'early-1', key: 'key-early' }), 'a cut with a key')
   assertFailsClosed(t, await cut({ video: 'early-2' }), 'a cut without a key')
   t.equal(service.simulator.app.simulator.calls().length, 0, 'the platform was not called')

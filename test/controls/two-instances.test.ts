@@ -3,13 +3,10 @@
 // across them. Both call one platform simulator, so its call count is the platform's.
 import { randomInt } from 'node:crypto'
 import t from 'tap'
-import { request } from 'undici'
 import { startService, type ServiceUnderTest } from '../helpers/service.ts'
-import { hsToken } from '../helpers/tokens.ts'
-import { auditByRequestId, callsFor, PlatformGate, uniqueId } from './support.ts'
+import { auditByRequestId, callsFor, PlatformGate, socketCutRequest, uniqueId, type Answer } from './support.ts'
 import { deleteKeysAtTeardown, TEST_REDIS_URL } from '../helpers/redis.ts'
 
-interface Answer { status: number, headers: Record<string, string>, body: Record<string, unknown>, requestId: string }
 interface Instance { name: string, service: ServiceUnderTest, origin: string }
 
 const CUT_MAX = 4
@@ -43,21 +40,8 @@ t.test('two instances sharing Redis', async (t) => {
   const newClient = (): string => `${net}.${++host}`
   let n = 0
 
-  async function send (instance: Instance, options: { sub: string, video: string, client?: string, key?: string, body?: unknown }): Promise<Answer> {
-    const requestId = `${run}-${instance.name}-${++n}`
-    const response = await request(`${instance.origin}/v1/projects/proj-1/live-videos/${options.video}/cut`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${hsToken({ sub: options.sub })}`,
-        'content-type': 'application/json',
-        'x-request-id': requestId,
-        'x-forwarded-for': options.client ?? newClient(),
-        ...(options.key !== undefined && { 'idempotency-key': options.key })
-      },
-      body: JSON.stringify(options.body ?? {})
-    })
-    const headers = Object.fromEntries(Object.entries(response.headers).map(([name, value]) => [name, String(value)]))
-    return { status: response.statusCode, headers, body: await response.body.json() as Record<string, unknown>, requestId }
+  async function send (instance: Instance, { client, ...options }: { sub: string, video: string, client?: string, key?: string, body?: unknown }): Promise<Answer> {
+    return await socketCutRequest(instance.origin, { ...options, requestId: `${run}-${instance.name}-${++n}`, headers: { 'x-forwarded-for': client ?? newClient() } })
   }
   const video = (name: string): string => `${run}-${name}`
 

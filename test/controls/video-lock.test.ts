@@ -1,41 +1,18 @@
 // One cut per live video at a time, on the in-process lock and on the shared Redis: a second cut
 // of the same video while the first is in flight is 409 `conflict` (audited), and the lock is
 // released on every way out — success, platform failure, timeout, a client that went away.
-import t from 'tap'
-import { request } from 'undici'
+import t, { type Test } from 'tap'
 import { startService, type ServiceUnderTest } from '../helpers/service.ts'
 import { hsToken } from '../helpers/tokens.ts'
-import { auditByRequestId, callsFor, eventually, PlatformGate, uniqueId } from './support.ts'
+import { auditByRequestId, callsFor, cutter, eventually, PlatformGate, PROBLEM_JSON, socketCutRequest, uniqueId, type Answer, type Cut } from './support.ts'
 import { deleteKeysAtTeardown, TEST_REDIS_URL } from '../helpers/redis.ts'
-
-const PROBLEM_JSON = 'application/problem+json; charset=utf-8'
-
-interface Answer { status: number, headers: Record<string, string>, body: Record<string, unknown>, requestId: string }
-
-type Test = Parameters<Parameters<typeof t.test>[0]>[0]
 
 /** Generous platform timeouts: a call held by the gate must not time out while a test looks at it. */
 const PATIENT = { UPSTREAM_TIMEOUT_MS: '30000', UPSTREAM_DEADLINE_MS: '60000' }
 
-function cutter (service: ServiceUnderTest, run: string) {
-  const token = hsToken({ projects: ['proj-1', 'proj-2'] })
-  let n = 0
-  return async (video: string, options: { key?: string, project?: string } = {}): Promise<Answer> => {
-    const requestId = `${run}-r${++n}`
-    const response = await service.app.inject({
-      method: 'POST',
-      url: `/v1/projects/${options.project ?? 'proj-1'}/live-videos/${video}/cut`,
-      headers: {
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/json',
-        'x-request-id': requestId,
-        ...(options.key !== undefined && { 'idempotency-key': options.key })
-      },
-      payload: '{}'
-    })
-    const headers = Object.fromEntries(Object.entries(response.headers).map(([name, value]) => [name, String(value)]))
-    return { status: response.statusCode, headers, body: response.json(), requestId }
-  }
+/** Cuts by one caller allowed in proj-1 and proj-2, request ids `${run}-r-1`, `${run}-r-2`, … */
+function lockCutter (service: ServiceUnderTest, run: string): Cut {
+  return cutter(service, `${run}-r`, { token: hsToken({ projects: ['proj-1', 'proj-2'] }) })
 }
 
 function assertConflict (t: Test, answer: Answer, what: string): void {
@@ -43,6 +20,16 @@ function assertConflict (t: Test, answer: Answer, what: string): void {
   t.equal(answer.headers['content-type'], PROBLEM_JSON, `${what}: problem+json`)
   t.match(answer.body, { type: 'urn:livecut:problem:conflict', status: 409, requestId: answer.requestId }, `${what}: conflict`)
   t.ok(Number(answer.headers['retry-after']) >= 1, `${what}: Retry-After`)
+}
+
+/** A cut of `video` fails with `status` and problem `type`; the next cut of it goes through (the lock was released). */
+async function assertReleasedAfterFailure (t: Test, service: ServiceUnderTest, cut: Cut, video: string, status: number, type: string): Promise<void> {
+  const failed = await cut({ video })
+  t.equal(failed.status, status)
+  t.match(failed.body, { type })
+  const again = await cut({ video })
+  t.equal(again.status, 200, 'the next cut of the video goes through')
+  t.equal(callsFor(service, video), 2)
 }
 
 for (const backend of ['memory', 'redis'] as const) {
@@ -56,7 +43,7 @@ for (const backend of ['memory', 'redis'] as const) {
     })
     t.equal(service.app.redis === null, backend === 'memory', `the ${backend} lock is in use`)
     const sim = service.simulator.app.simulator
-    const cut = cutter(service, run)
+    const cut = lockCutter(service, run)
     const video = (name: string): string => `${run}-${name}`
 
     t.test('two cuts of one video at once: the second is 409 conflict, audited', async (t) => {
@@ -64,15 +51,15 @@ for (const backend of ['memory', 'redis'] as const) {
       // Run-unique: the shared Redis keeps a key's record for 24 h.
       const duringConflictKey = `${run}-key-during-conflict`
       sim.script([{ kind: 'delay', ms: 60_000 }])
-      const firstPending = cut(v)
+      const firstPending = cut({ video: v })
       await gate.holds(1)
-      const second = await cut(v)
+      const second = await cut({ video: v })
       assertConflict(t, second, 'the second cut')
-      const keyed = await cut(v, { key: duringConflictKey })
+      const keyed = await cut({ video: v, key: duringConflictKey })
       assertConflict(t, keyed, 'a second cut with an Idempotency-Key')
-      const otherVideo = await cut(video('busy-neighbour'))
+      const otherVideo = await cut({ video: video('busy-neighbour') })
       t.equal(otherVideo.status, 200, 'another video of the project is not locked')
-      const otherProject = await cut(v, { project: 'proj-2' })
+      const otherProject = await cut({ video: v, project: 'proj-2' })
       t.equal(otherProject.status, 200, 'the same video id in another project is not locked')
       if (backend === 'redis') {
         const ttl = await service.app.redis?.pttl(`livecut:lock:proj-1:${v}`) ?? -1
@@ -85,7 +72,7 @@ for (const backend of ['memory', 'redis'] as const) {
       t.equal(first.status, 200, 'the first cut succeeded')
 
       // The conflict did not burn the key: it is free for a real attempt (the video is now stopped).
-      const withKey = await cut(v, { key: duringConflictKey })
+      const withKey = await cut({ video: v, key: duringConflictKey })
       t.equal(withKey.status, 422, 'the key refused by the conflict is tried for real')
       t.match(withKey.body, { type: 'urn:livecut:problem:upstream_rejected' })
       t.equal(withKey.headers['idempotent-replayed'], undefined)
@@ -100,8 +87,8 @@ for (const backend of ['memory', 'redis'] as const) {
 
     t.test('released after success', async (t) => {
       const v = video('after-success')
-      t.equal((await cut(v)).status, 200)
-      const again = await cut(v)
+      t.equal((await cut({ video: v })).status, 200)
+      const again = await cut({ video: v })
       t.not(again.status, 409, 'the next cut of the video is not refused as a conflict')
       t.equal(again.status, 422, 'it reaches the platform, which says the video is no longer live')
       t.equal(callsFor(service, v), 2)
@@ -110,12 +97,7 @@ for (const backend of ['memory', 'redis'] as const) {
     t.test('released after a platform failure', async (t) => {
       const v = video('after-500')
       sim.script([{ kind: '500' }])
-      const failed = await cut(v)
-      t.equal(failed.status, 502)
-      t.match(failed.body, { type: 'urn:livecut:problem:upstream_error' })
-      const again = await cut(v)
-      t.equal(again.status, 200, 'the next cut of the video goes through')
-      t.equal(callsFor(service, v), 2)
+      await assertReleasedAfterFailure(t, service, cut, v, 502, 'urn:livecut:problem:upstream_error')
     })
 
     t.test('released after a client that went away', async (t) => {
@@ -124,17 +106,12 @@ for (const backend of ['memory', 'redis'] as const) {
       const requestId = `${run}-abandoned`
       sim.script([{ kind: 'delay', ms: 60_000 }])
       const abort = new AbortController()
-      const abandoned = request(`${origin}/v1/projects/proj-1/live-videos/${v}/cut`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${hsToken()}`, 'content-type': 'application/json', 'x-request-id': requestId },
-        body: '{}',
-        signal: abort.signal
-      })
+      const abandoned = socketCutRequest(origin, { token: hsToken(), video: v, requestId, signal: abort.signal })
       await gate.holds(1)
       abort.abort()
       await t.rejects(abandoned, 'the client gave up')
 
-      const whileRunning = await cut(v)
+      const whileRunning = await cut({ video: v })
       assertConflict(t, whileRunning, 'a cut while the abandoned one is still at the platform')
       gate.release()
       await eventually('the abandoned request is finished and audited', async () => {
@@ -144,7 +121,7 @@ for (const backend of ['memory', 'redis'] as const) {
       const entry = (await auditByRequestId(service)).get(requestId)
       t.match(entry, { outcome: 'succeeded', status: 200, videoPublicId: String }, 'the trail says the video was cut, though nobody heard the answer')
 
-      const after = await cut(v)
+      const after = await cut({ video: v })
       t.not(after.status, 409, 'once it finished, the video is not locked')
       t.equal(after.status, 422, 'the next cut reaches the platform (which says the video was already cut)')
       t.equal(callsFor(service, v), 2)
@@ -156,10 +133,10 @@ for (const backend of ['memory', 'redis'] as const) {
         const redis = service.app.redis
         if (redis === null) throw new Error('no Redis')
         t.equal(await redis.set(`livecut:lock:proj-1:${v}`, 'token-of-a-dead-instance', 'PX', 300, 'NX'), 'OK')
-        assertConflict(t, await cut(v), 'while the dead instance\'s lease runs')
+        assertConflict(t, await cut({ video: v }), 'while the dead instance\'s lease runs')
         t.equal(callsFor(service, v), 0)
         await eventually('the lease ran out', async () => await redis.exists(`livecut:lock:proj-1:${v}`) === 0, 5000)
-        t.equal((await cut(v)).status, 200, 'then the video can be cut')
+        t.equal((await cut({ video: v })).status, 200, 'then the video can be cut')
       })
     }
   })
@@ -170,14 +147,9 @@ for (const backend of ['memory', 'redis'] as const) {
     const service = await startService(t, {
       env: { UPSTREAM_TIMEOUT_MS: '100', ...(backend === 'redis' && { REDIS_URL: TEST_REDIS_URL }) }
     })
-    const cut = cutter(service, run)
+    const cut = lockCutter(service, run)
     const v = `${run}-hang`
     service.simulator.app.simulator.script([{ kind: 'hang' }])
-    const timedOut = await cut(v)
-    t.equal(timedOut.status, 504)
-    t.match(timedOut.body, { type: 'urn:livecut:problem:upstream_timeout' })
-    const again = await cut(v)
-    t.equal(again.status, 200, 'the next cut of the video goes through')
-    t.equal(callsFor(service, v), 2)
+    await assertReleasedAfterFailure(t, service, cut, v, 504, 'urn:livecut:problem:upstream_timeout')
   })
 }
