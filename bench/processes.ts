@@ -86,8 +86,9 @@ export async function startServerProcess (name: string, script: string, options:
 }
 
 /**
- * The child's side: announces `url`, answers requests with `handlers`, and on `stop` runs
- * `close` and exits (normally, so that `--cpu-prof` writes its profile).
+ * The child's side: announces `url`, answers requests with `handlers` (and `memory` with
+ * `memoryReport`), and on `stop` runs `close` and exits (normally, so that `--cpu-prof` writes
+ * its profile).
  */
 export function serveParent (url: string, close: () => Promise<void>, handlers: Record<string, (message: ChildMessage) => Promise<Record<string, unknown>> | Record<string, unknown>> = {}): void {
   if (process.send === undefined) throw new Error('this script runs as a child of bench/run.ts (it needs an IPC channel)')
@@ -100,7 +101,7 @@ export function serveParent (url: string, close: () => Promise<void>, handlers: 
       })
       return
     }
-    const handler = handlers[message.type]
+    const handler = handlers[message.type] ?? (message.type === 'memory' ? memoryReport : undefined)
     Promise.resolve(handler === undefined ? { error: `unknown request ${message.type}` } : handler(message))
       .then((answer) => send({ id: message.id, type: message.type, ...answer }))
       .catch((error: unknown) => send({ id: message.id, type: message.type, error: String(error) }))
@@ -108,6 +109,15 @@ export function serveParent (url: string, close: () => Promise<void>, handlers: 
   // The parent is gone: nothing will stop this process otherwise.
   process.on('disconnect', () => { close().finally(() => process.exit(0)) })
   send({ type: 'ready', url })
+}
+
+/** The asking process's memory, after a full garbage collection when started with --expose-gc. */
+export function memoryReport (): Record<string, unknown> {
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (gc !== undefined) gc()
+  const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage()
+  const mib = (bytes: number): number => Math.round(bytes / 1024 / 1024 * 10) / 10
+  return { afterGc: gc !== undefined, rssMiB: mib(rss), heapUsedMiB: mib(heapUsed), heapTotalMiB: mib(heapTotal), externalMiB: mib(external), arrayBuffersMiB: mib(arrayBuffers) }
 }
 
 function procStatusKb (pid: number, field: 'VmRSS' | 'VmHWM'): number | null {

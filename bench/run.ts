@@ -745,7 +745,7 @@ function placeFor (ctx: Context, server: ServerProcess): void {
 // ---------------------------------------------------------------------------------------------
 // Soak: memory after a long sustained run against memory after 10 s.
 
-interface MemorySample { seconds: number, rssMiB: number | null, heapUsedMiB?: number, afterGc?: boolean }
+interface MemorySample { seconds: number, rssMiB: number | null, heapUsedMiB?: number, heapTotalMiB?: number, externalMiB?: number, afterGc?: boolean }
 
 async function runSoak (ctx: Context, servers: Map<TargetName, Server>) {
   const { options } = ctx
@@ -757,10 +757,10 @@ async function runSoak (ctx: Context, servers: Map<TargetName, Server>) {
   if (options.warmup > 0) await loadPhase(ctx, target, server.process, 'warmup', options.warmup)
   const samples: MemorySample[] = []
   const snapshot = async (seconds: number): Promise<MemorySample> => {
-    const memory = await server.process.ask('memory') as unknown as { heapUsedMiB: number, rssMiB: number, afterGc: boolean }
-    const sample = { seconds, rssMiB: memory.rssMiB, heapUsedMiB: memory.heapUsedMiB, afterGc: memory.afterGc }
+    const memory = await server.process.ask('memory') as unknown as { heapUsedMiB: number, heapTotalMiB: number, externalMiB: number, rssMiB: number, afterGc: boolean }
+    const sample = { seconds, rssMiB: memory.rssMiB, heapUsedMiB: memory.heapUsedMiB, heapTotalMiB: memory.heapTotalMiB, externalMiB: memory.externalMiB, afterGc: memory.afterGc }
     samples.push(sample)
-    ctx.log(`  ${seconds} s: RSS ${fixed(sample.rssMiB, 1)} MiB, heap used after GC ${fixed(sample.heapUsedMiB, 1)} MiB`)
+    ctx.log(`  ${seconds} s: RSS ${fixed(sample.rssMiB, 1)} MiB, V8 heap ${fixed(sample.heapTotalMiB, 1)} MiB of which used after GC ${fixed(sample.heapUsedMiB, 1)} MiB, external ${fixed(sample.externalMiB, 1)} MiB`)
     return sample
   }
   const startedAt = performance.now()

@@ -142,11 +142,21 @@ function seedSqlite (path: string, options: SeedOptions): number {
   }
 }
 
+/** The columns of audit_records, their row fields and PostgreSQL types, for array-bound batch inserts. */
 const PG_COLUMNS: ReadonlyArray<[keyof AuditRecordRow, string, string]> = [
   ['seq', 'seq', 'bigint'], ['entryId', 'entry_id', 'text'], ['final', 'final', 'boolean'], ['entrySeq', 'entry_seq', 'bigint'],
   ['projectId', 'project_id', 'text'], ['videoId', 'video_id', 'text'], ['actorSub', 'actor_sub', 'text'], ['outcome', 'outcome', 'text'],
   ['timeMs', 'time_ms', 'bigint'], ['body', 'body', 'text'], ['prevHash', 'prev_hash', 'text'], ['hash', 'hash', 'text']
 ]
+
+/** One INSERT of many rows into `table` (a schema-qualified audit_records): one array parameter per column. */
+export function postgresBatchInsert (table: string, rows: readonly AuditRecordRow[]): { text: string, values: unknown[][] } {
+  return {
+    text: `INSERT INTO ${table} (${PG_COLUMNS.map(([, column]) => column).join(', ')})
+      SELECT * FROM unnest(${PG_COLUMNS.map(([, , type], i) => `$${i + 1}::${type}[]`).join(', ')})`,
+    values: PG_COLUMNS.map(([field]) => rows.map((row) => row[field]))
+  }
+}
 
 /** PostgreSQL: one multi-row INSERT … SELECT FROM unnest(arrays) per batch, in one transaction. */
 async function seedPostgres (url: string, options: SeedOptions): Promise<number> {
@@ -158,27 +168,26 @@ async function seedPostgres (url: string, options: SeedOptions): Promise<number>
   const client = new pg.Client({ connectionString: parsed.toString() })
   await client.connect()
   try {
-    const { rows } = await client.query<{ count: number }>(`SELECT count(*)::int AS count FROM ${table}`)
-    const count = rows[0]?.count ?? 0
+    const { rows: [existing] } = await client.query<{ count: number }>(`SELECT count(*)::int AS count FROM ${table}`)
+    const count = existing?.count ?? 0
     if (count !== 0) throw new Error(`${table} already holds ${count} records; seed an empty trail`)
     await client.query('SET synchronous_commit = off')
-    const text = `INSERT INTO ${table} (${PG_COLUMNS.map(([, column]) => column).join(', ')})
-      SELECT * FROM unnest(${PG_COLUMNS.map(([, , type], i) => `$${i + 1}::${type}[]`).join(', ')})`
-    let columns: unknown[][] = PG_COLUMNS.map(() => [])
+    let rows: AuditRecordRow[] = []
     let done = 0
     let entriesDone = 0
     const flush = async (): Promise<void> => {
-      await client.query(text, columns)
-      columns = PG_COLUMNS.map(() => [])
+      const insert = postgresBatchInsert(table, rows)
+      await client.query(insert.text, insert.values)
+      rows = []
       options.onProgress?.(entriesDone, done)
     }
     await client.query('BEGIN')
     for (const row of seedRecords(options.entries, options.seed)) {
-      PG_COLUMNS.forEach(([field], i) => { (columns[i] as unknown[]).push(row[field]) })
+      rows.push(row)
       if (row.final || row.outcome === 'unknown') entriesDone = Number(row.entryId.slice('seed-'.length))
       if (++done % batch === 0) await flush()
     }
-    if ((columns[0] as unknown[]).length > 0) await flush()
+    if (rows.length > 0) await flush()
     await client.query('COMMIT')
     await client.query(`ANALYZE ${table}`)
     return done
