@@ -51,7 +51,7 @@ export interface LoadResult {
 }
 
 /** The q-quantile (0 < q ≤ 1) of sorted values, nearest rank. */
-function quantile (sorted: Float64Array, q: number): number {
+function quantile (sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return Number.NaN
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number
 }
@@ -59,7 +59,7 @@ function quantile (sorted: Float64Array, q: number): number {
 const round3 = (value: number): number => Math.round(value * 1000) / 1000
 
 export function summariseLatencies (values: number[]): LatencySummary {
-  const sorted = Float64Array.from(values).sort()
+  const sorted = values.slice().sort((a, b) => a - b)
   let sum = 0
   for (const value of sorted) sum += value
   return {
@@ -85,16 +85,28 @@ export async function runLoad (spec: LoadSpec): Promise<LoadResult> {
       setupRequest: (request) => ({ ...request, path: spec.path(issued++) })
     }]
   })
+  // Kept apart from the array, to check the summary against.
+  let count = 0
+  let sum = 0
   instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
-    if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime)
+    if (statusCode < 200 || statusCode >= 300) return
+    latencies.push(responseTime)
+    count++
+    sum += responseTime
   })
   const result = await instance
+  const latencyMs = summariseLatencies(latencies)
+  // Once, identical summaries came out of different runs; a summary that does not match what
+  // was counted makes the run fail instead of reporting a wrong number.
+  if (latencies.length !== count || (count > 0 && Math.abs(latencyMs.mean - sum / count) > 0.001)) {
+    throw new Error(`latency bookkeeping is inconsistent: ${latencies.length} samples (counted ${count}), mean ${latencyMs.mean} (counted ${sum / count})`)
+  }
   const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, Number(count)]))
   const responses = Object.values(statusCodes).reduce((sum, count) => sum + count, 0)
   return {
     responses,
     requestsPerSecond: Math.round(result['2xx'] / result.duration),
-    latencyMs: summariseLatencies(latencies),
+    latencyMs,
     errors: result.errors,
     timeouts: result.timeouts,
     non2xx: result.non2xx,
