@@ -6,7 +6,7 @@ import { once } from 'node:events'
 import net from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { runKeyPrefix, TEST_REDIS_URL } from '../helpers/redis.ts'
+import { connectRedis, runKeyPrefix, TEST_REDIS_URL } from '../helpers/redis.ts'
 import {
   ConcurrencyStoreUnavailableError,
   RedisIdempotencyStore,
@@ -153,13 +153,7 @@ t.test('Redis goes away and comes back', async (t) => {
   await proxy.start()
   t.teardown(() => proxy.stop())
   // a long command timeout: failing fast here must come from not queueing or retrying commands
-  const redis = createRedisConnection(`redis://127.0.0.1:${proxy.port}`, { commandTimeoutMs: 30_000 })
-  t.teardown(() => closeRedisConnection(redis))
-  try {
-    await waitForRedisReady(redis, 3000)
-  } catch (error) {
-    throw new Error(`these tests need the real Redis at ${REDIS_URL} (TEST_REDIS_URL) and could not reach it: ${(error as Error).message}`)
-  }
+  const redis = await connectRedis(t, `redis://127.0.0.1:${proxy.port}`, { commandTimeoutMs: 30_000 })
   const idempotency = new RedisIdempotencyStore({ redis, prefix: RUN_PREFIX })
   const lock = new RedisInFlightLock({ redis, prefix: RUN_PREFIX })
   const scope = { subject: 'user', key: randomUUID() }
@@ -199,13 +193,7 @@ t.test('Redis hangs (no answers): commands time out and fail closed', async (t) 
   const proxy = new RedisProxy(REDIS_URL)
   await proxy.start()
   t.teardown(() => proxy.stop())
-  const redis = createRedisConnection(`redis://127.0.0.1:${proxy.port}`, { commandTimeoutMs: 200 })
-  t.teardown(() => closeRedisConnection(redis))
-  try {
-    await waitForRedisReady(redis, 3000)
-  } catch (error) {
-    throw new Error(`these tests need the real Redis at ${REDIS_URL} (TEST_REDIS_URL) and could not reach it: ${(error as Error).message}`)
-  }
+  const redis = await connectRedis(t, `redis://127.0.0.1:${proxy.port}`, { commandTimeoutMs: 200 })
   const idempotency = new RedisIdempotencyStore({ redis, prefix: RUN_PREFIX })
   const lock = new RedisInFlightLock({ redis, prefix: RUN_PREFIX })
 

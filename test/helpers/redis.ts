@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import { closeRedisConnection, createRedisConnection, waitForRedisReady } from '../../src/concurrency/redis-connection.ts'
+import { closeRedisConnection, createRedisConnection, waitForRedisReady, type RedisConnectionOptions } from '../../src/concurrency/redis-connection.ts'
 
 /** The shared Redis the tests use; a test that cannot reach it fails, it never skips. */
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -8,8 +8,8 @@ export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6
 interface Teardown { teardown: (fn: () => unknown) => void }
 
 /** A ready connection, closed at teardown. */
-export async function connectRedis (t: Teardown, url = TEST_REDIS_URL): Promise<Redis> {
-  const redis = createRedisConnection(url)
+export async function connectRedis (t: Teardown, url = TEST_REDIS_URL, options: RedisConnectionOptions = {}): Promise<Redis> {
+  const redis = createRedisConnection(url, options)
   t.teardown(() => closeRedisConnection(redis))
   try {
     await waitForRedisReady(redis, 3000)
