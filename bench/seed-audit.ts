@@ -18,6 +18,7 @@ import type { AuditEntry } from '../src/audit/audit-entry.ts'
 import { type AuditRecordRow, planAppend, prepareRecord } from '../src/audit/audit-chain.ts'
 import { insertRecordQuery, SQLITE_DIALECT } from '../src/audit/audit-query.ts'
 import { openAuditStore } from '../src/audit/open-audit-store.ts'
+import { batchInsertQuery } from '../src/audit/postgres-audit-store.ts'
 import { sqlitePathOf } from '../src/audit/sqlite-audit-store.ts'
 import { intentOf, makeEntry, seededRandom } from '../test/helpers/audit-fixtures.ts'
 
@@ -142,22 +143,6 @@ function seedSqlite (path: string, options: SeedOptions): number {
   }
 }
 
-/** The columns of audit_records, their row fields and PostgreSQL types, for array-bound batch inserts. */
-const PG_COLUMNS: ReadonlyArray<[keyof AuditRecordRow, string, string]> = [
-  ['seq', 'seq', 'bigint'], ['entryId', 'entry_id', 'text'], ['final', 'final', 'boolean'], ['entrySeq', 'entry_seq', 'bigint'],
-  ['projectId', 'project_id', 'text'], ['videoId', 'video_id', 'text'], ['actorSub', 'actor_sub', 'text'], ['outcome', 'outcome', 'text'],
-  ['timeMs', 'time_ms', 'bigint'], ['body', 'body', 'text'], ['prevHash', 'prev_hash', 'text'], ['hash', 'hash', 'text']
-]
-
-/** One INSERT of many rows into `table` (a schema-qualified audit_records): one array parameter per column. */
-export function postgresBatchInsert (table: string, rows: readonly AuditRecordRow[]): { text: string, values: unknown[][] } {
-  return {
-    text: `INSERT INTO ${table} (${PG_COLUMNS.map(([, column]) => column).join(', ')})
-      SELECT * FROM unnest(${PG_COLUMNS.map(([, , type], i) => `$${i + 1}::${type}[]`).join(', ')})`,
-    values: PG_COLUMNS.map(([field]) => rows.map((row) => row[field]))
-  }
-}
-
 /** PostgreSQL: one multi-row INSERT … SELECT FROM unnest(arrays) per batch, in one transaction. */
 async function seedPostgres (url: string, options: SeedOptions): Promise<number> {
   const batch = options.batch ?? 5000
@@ -176,7 +161,7 @@ async function seedPostgres (url: string, options: SeedOptions): Promise<number>
     let done = 0
     let entriesDone = 0
     const flush = async (): Promise<void> => {
-      const insert = postgresBatchInsert(table, rows)
+      const insert = batchInsertQuery(table, rows)
       await client.query(insert.text, insert.values)
       rows = []
       options.onProgress?.(entriesDone, done)

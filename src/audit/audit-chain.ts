@@ -63,6 +63,8 @@ export interface PreparedRecord {
   /** The entry as stored and hashed (its JSON parsed back, so reads equal what was hashed). */
   entry: AuditEntry
   body: string
+  /** The entry's RFC 8785 form, computed once: every record hash of this entry is built from it. */
+  canonicalEntry: string
   projectId: string | null
   videoId: string | null
   actorSub: string | null
@@ -78,10 +80,21 @@ export interface AppendContext {
   hasFinal: boolean
 }
 
-export function canonicalRecord (seq: number, entryId: string, final: boolean, entry: unknown): string {
-  const text = canonicalize({ seq, entryId, final, entry })
+/** RFC 8785 form of an entry; throws for what has none (NaN, Infinity, lone surrogates, cycles). */
+export function canonicalEntry (entry: unknown): string {
+  const text = canonicalize(entry)
   if (text === undefined) throw new AuditInvalidEntryError('not serialisable')
   return text
+}
+
+/**
+ * RFC 8785 form of `{ seq, entryId, final, entry }`, assembled around the entry's canonical
+ * text instead of serialising the entry again: the keys in RFC 8785 order (entry < entryId <
+ * final < seq), no whitespace. `seq` is a safe integer and `entryId` a string the entry's own
+ * canonical form already accepted, so JSON.stringify writes them as RFC 8785 does.
+ */
+export function canonicalRecord (seq: number, entryId: string, final: boolean, canonicalEntryText: string): string {
+  return `{"entry":${canonicalEntryText},"entryId":${JSON.stringify(entryId)},"final":${final},"seq":${seq}}`
 }
 
 export function recordHash (prevHash: string, canonical: string): string {
@@ -108,21 +121,39 @@ function columnsOf (entry: AuditEntry): Pick<AuditRecordRow, 'entryId' | 'projec
   }
 }
 
+/** What JSON.stringify would change without saying so, or null: a walk, cheaper than serialising. */
+function lossyJsonValue (value: unknown): string | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? null : `${value} is not allowed`
+  if (typeof value === 'function' || typeof value === 'symbol') return `a ${typeof value} is not allowed`
+  if (value === null || typeof value !== 'object') return null
+  for (const item of Array.isArray(value) ? value : Object.values(value)) {
+    const lossy = lossyJsonValue(item)
+    if (lossy !== null) return lossy
+  }
+  return null
+}
+
 /** Validates and serialises an entry before any lock is taken. */
 export function prepareRecord (entry: AuditEntry, final: boolean): PreparedRecord {
   if (typeof entry !== 'object' || entry === null) throw new AuditInvalidEntryError('not an object')
   if (typeof entry.id !== 'string' || entry.id === '' || entry.id.length > MAX_ID_LENGTH) {
     throw new AuditInvalidEntryError(`id must be a string of 1–${MAX_ID_LENGTH} characters`)
   }
+  // Stored in the entry's own key order, for people reading it; hashed in canonical form, taken
+  // from the stored JSON read back, exactly as verification will recompute it.
+  let body: string
+  let stored: AuditEntry
+  let canonical: string
   try {
-    // Rejects what JSON would silently turn into null (NaN, Infinity) before anything is stored.
-    if (canonicalize(entry) === undefined) throw new TypeError('undefined')
+    body = JSON.stringify(entry)
+    stored = JSON.parse(body) as AuditEntry
+    canonical = canonicalEntry(stored)
   } catch (error) {
     throw new AuditInvalidEntryError(`not serialisable (${(error as Error).message})`)
   }
-  // Stored in the entry's own key order, for people reading it; hashed in canonical form.
-  const body = JSON.stringify(entry)
-  const stored = JSON.parse(body) as AuditEntry
+  // Rejects what JSON silently turned into null or dropped (NaN, Infinity, functions); no cycles by now.
+  const lossy = lossyJsonValue(entry)
+  if (lossy !== null) throw new AuditInvalidEntryError(`not serialisable (${lossy})`)
   const columns = columnsOf(stored)
   if (Number.isNaN(columns.timeMs)) throw new AuditInvalidEntryError(`time ${JSON.stringify(entry.time)} is not an ISO 8601 time with a zone`)
   if (!AUDIT_OUTCOMES.includes(columns.outcome as AuditOutcome)) throw new AuditInvalidEntryError(`outcome ${JSON.stringify(entry.outcome)} is not one of ${AUDIT_OUTCOMES.join(', ')}`)
@@ -131,7 +162,7 @@ export function prepareRecord (entry: AuditEntry, final: boolean): PreparedRecor
     const value = columns[name]
     if (value !== null && typeof value !== 'string') throw new AuditInvalidEntryError(`${name} must be a string or null`)
   }
-  return { ...columns, outcome: columns.outcome as AuditOutcome, final, entry: stored, body }
+  return { ...columns, outcome: columns.outcome as AuditOutcome, final, entry: stored, body, canonicalEntry: canonical }
 }
 
 /**
@@ -151,7 +182,7 @@ export function planAppend (record: PreparedRecord, context: AppendContext): Aud
   }
   const seq = (context.head?.seq ?? 0) + 1
   const prevHash = context.head?.hash ?? GENESIS_HASH
-  const hash = recordHash(prevHash, canonicalRecord(seq, entryId, record.final, record.entry))
+  const hash = recordHash(prevHash, canonicalRecord(seq, entryId, record.final, record.canonicalEntry))
   return {
     seq,
     entryId,
@@ -166,6 +197,38 @@ export function planAppend (record: PreparedRecord, context: AppendContext): Aud
     prevHash,
     hash
   }
+}
+
+/** A record one of a batch's entries already has. */
+export type KnownRecord = Pick<AuditRecordRow, 'entryId' | 'final' | 'seq' | 'projectId' | 'timeMs'>
+
+/** What the store knows when it appends a batch, read in one query under its lock. */
+export interface BatchContext {
+  head: ChainHead | null
+  /** Every record the batch's entries already have. */
+  known: readonly KnownRecord[]
+}
+
+/**
+ * The rows to insert for a batch, in order, each chained to the one before it, with the same
+ * checks as `planAppend` (a batch may hold an entry's intent and its final). Throws at the first
+ * record that cannot be appended; the caller then writes none of them.
+ */
+export function planBatch (records: readonly PreparedRecord[], context: BatchContext): AuditRecordRow[] {
+  const intents = new Map<string, NonNullable<AppendContext['intent']>>()
+  const finals = new Set<string>()
+  const remember = (record: KnownRecord): void => {
+    if (record.final) finals.add(record.entryId)
+    else intents.set(record.entryId, { seq: record.seq, projectId: record.projectId, timeMs: record.timeMs })
+  }
+  for (const record of context.known) remember(record)
+  let head = context.head
+  return records.map((record) => {
+    const row = planAppend(record, { head, intent: intents.get(record.entryId) ?? null, hasFinal: finals.has(record.entryId) })
+    head = { seq: row.seq, hash: row.hash }
+    remember(row)
+    return row
+  })
 }
 
 /** Rows as the drivers return them: integers may come as strings (pg int8) or bigints, booleans as 0/1. */
@@ -222,7 +285,7 @@ export async function verifyChain (records: AsyncIterable<AuditRecordRow> | Iter
     }
     let canonical: string
     try {
-      canonical = canonicalRecord(row.seq, row.entryId, row.final, entry)
+      canonical = canonicalRecord(row.seq, row.entryId, row.final, canonicalEntry(entry))
     } catch {
       return bad(row.seq, row.entryId, 'body cannot be serialised canonically')
     }

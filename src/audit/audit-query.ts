@@ -1,6 +1,6 @@
 import type { AuditEntry } from './audit-entry.ts'
 import type { AuditFilter, AuditPage } from './audit-store.ts'
-import { AUDIT_OUTCOMES, type AppendContext, type AuditRecordRow, parseIsoTime } from './audit-chain.ts'
+import { AUDIT_OUTCOMES, type AuditRecordRow, type BatchContext, parseIsoTime } from './audit-chain.ts'
 import { AuditInvalidCursorError, AuditInvalidFilterError } from './audit-errors.ts'
 
 /**
@@ -17,10 +17,23 @@ export interface SqlDialect {
   param: (n: number) => string
   /** How a boolean is bound. */
   bool: (value: boolean) => unknown
+  /** `column` is one of the strings bound, as `list` makes them, to the n-th parameter. */
+  inList: (column: string, n: number) => string
+  list: (values: readonly string[]) => unknown
 }
 
-export const SQLITE_DIALECT: SqlDialect = { param: (n) => `?${n}`, bool: (value) => value ? 1 : 0 }
-export const POSTGRES_DIALECT: SqlDialect = { param: (n) => `$${n}`, bool: (value) => value }
+export const SQLITE_DIALECT: SqlDialect = {
+  param: (n) => `?${n}`,
+  bool: (value) => value ? 1 : 0,
+  inList: (column, n) => `${column} IN (SELECT value FROM json_each(?${n}))`,
+  list: (values) => JSON.stringify(values)
+}
+export const POSTGRES_DIALECT: SqlDialect = {
+  param: (n) => `$${n}`,
+  bool: (value) => value,
+  inList: (column, n) => `${column} = ANY($${n}::text[])`,
+  list: (values) => values
+}
 
 export interface SqlQuery {
   text: string
@@ -151,18 +164,30 @@ export function entryByIdQuery (table: string, id: string, dialect: SqlDialect):
   return { text: `SELECT project_id, body FROM ${table} WHERE entry_id = ${dialect.param(1)} ORDER BY final DESC LIMIT 1`, values: [id] }
 }
 
-/** Everything an append must know, read in one statement under the store's write lock. */
-export function appendContextQuery (table: string, entryId: string, dialect: SqlDialect): SqlQuery {
-  const p = (n: number): string => dialect.param(n)
-  const intent = `FROM ${table} WHERE entry_id = ${p(1)} AND final = FALSE`
+/**
+ * Everything a batch append must know, read in one statement under the store's write lock: the
+ * chain's head, and every record the batch's entries already have (none: one row, nulls).
+ */
+export function batchContextQuery (table: string, entryIds: readonly string[], dialect: SqlDialect): SqlQuery {
   return {
-    text: `SELECT (SELECT seq FROM ${table} ORDER BY seq DESC LIMIT 1) AS head_seq,
-      (SELECT hash FROM ${table} ORDER BY seq DESC LIMIT 1) AS head_hash,
-      (SELECT seq ${intent}) AS intent_seq,
-      (SELECT project_id ${intent}) AS intent_project_id,
-      (SELECT time_ms ${intent}) AS intent_time_ms,
-      (SELECT seq FROM ${table} WHERE entry_id = ${p(1)} AND final = TRUE) AS final_seq`,
-    values: [entryId]
+    text: `SELECT h.seq AS head_seq, h.hash AS head_hash, r.entry_id, r.final, r.seq, r.project_id, r.time_ms
+      FROM (SELECT seq, hash FROM ${table} ORDER BY seq DESC LIMIT 1) h
+      LEFT JOIN ${table} r ON ${dialect.inList('r.entry_id', 1)}`,
+    values: [dialect.list(entryIds)]
+  }
+}
+
+export function batchContextFromRows (rows: ReadonlyArray<Record<string, unknown>>): BatchContext {
+  const first = rows[0]
+  return {
+    head: first !== undefined && first.head_seq !== null ? { seq: Number(first.head_seq), hash: first.head_hash as string } : null,
+    known: rows.filter((row) => row.entry_id !== null).map((row) => ({
+      entryId: row.entry_id as string,
+      final: row.final === true || Number(row.final) === 1,
+      seq: Number(row.seq),
+      projectId: (row.project_id ?? null) as string | null,
+      timeMs: Number(row.time_ms)
+    }))
   }
 }
 
@@ -176,17 +201,6 @@ export function insertRecordQuery (table: string, row: AuditRecordRow, dialect: 
 }
 
 export type RunQuery = (query: SqlQuery) => Promise<Array<Record<string, unknown>>>
-
-export function appendContextFromRow (row: Record<string, unknown> | undefined): AppendContext {
-  const present = (value: unknown): boolean => value !== null && value !== undefined
-  return {
-    head: row !== undefined && present(row.head_seq) ? { seq: Number(row.head_seq), hash: row.head_hash as string } : null,
-    intent: row !== undefined && present(row.intent_seq)
-      ? { seq: Number(row.intent_seq), projectId: (row.intent_project_id ?? null) as string | null, timeMs: Number(row.intent_time_ms) }
-      : null,
-    hasFinal: row !== undefined && present(row.final_seq)
-  }
-}
 
 /** Reads one page of entries; the SQL runs through the store's `run`. */
 export async function readEntryPage (run: RunQuery, table: string, dialect: SqlDialect, filter: AuditFilter, limit: number, cursor: string | null): Promise<AuditPage> {

@@ -2,11 +2,11 @@ import pg from 'pg'
 import type { AuditEntry } from './audit-entry.ts'
 import type { AuditFilter, AuditPage } from './audit-store.ts'
 import {
-  type AuditRecordRow, type ChainedAuditStore, type ChainVerifyResult, planAppend, prepareRecord, type PreparedRecord, recordFromRow,
+  type AuditRecordRow, type ChainedAuditStore, type ChainVerifyResult, planBatch, prepareRecord, type PreparedRecord, recordFromRow,
   verifyChain, type VerifyOptions
 } from './audit-chain.ts'
 import {
-  appendContextFromRow, appendContextQuery, insertRecordQuery, POSTGRES_DIALECT, readEntry, readEntryPage, type SqlQuery,
+  batchContextFromRows, batchContextQuery, POSTGRES_DIALECT, readEntry, readEntryPage, type SqlQuery,
   streamEntryPages
 } from './audit-query.ts'
 import { AuditStoreNotWritableError, AuditStoreOpenError, AuditStoreUrlError } from './audit-errors.ts'
@@ -193,10 +193,11 @@ export class PostgresAuditStore implements ChainedAuditStore {
 
   async #writeBatch (records: PreparedRecord[]): Promise<void> {
     await this.#transaction(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK_CLASS}, hashtext('${this.schema}'))`, async (client) => {
-      for (const record of records) {
-        const { rows: [context] } = await client.query(appendContextQuery(this.#table, record.entryId, POSTGRES_DIALECT))
-        await client.query(insertRecordQuery(this.#table, planAppend(record, appendContextFromRow(context)), POSTGRES_DIALECT))
-      }
+      // Four round trips a batch, whatever its size; both statements are prepared once per connection.
+      const context = batchContextQuery(this.#table, records.map((record) => record.entryId), POSTGRES_DIALECT)
+      const { rows: known } = await client.query({ name: 'audit-batch-context', ...context })
+      const rows = planBatch(records, batchContextFromRows(known))
+      await client.query({ name: 'audit-batch-insert', ...batchInsertQuery(this.#table, rows) })
     })
   }
 
@@ -246,6 +247,22 @@ export class PostgresAuditStore implements ChainedAuditStore {
     if (this.#closed) return
     this.#closed = true
     await this.#pool.end()
+  }
+}
+
+/** The columns of audit_records: their row fields and PostgreSQL types. */
+const COLUMNS: ReadonlyArray<[keyof AuditRecordRow, string, string]> = [
+  ['seq', 'seq', 'bigint'], ['entryId', 'entry_id', 'text'], ['final', 'final', 'boolean'], ['entrySeq', 'entry_seq', 'bigint'],
+  ['projectId', 'project_id', 'text'], ['videoId', 'video_id', 'text'], ['actorSub', 'actor_sub', 'text'], ['outcome', 'outcome', 'text'],
+  ['timeMs', 'time_ms', 'bigint'], ['body', 'body', 'text'], ['prevHash', 'prev_hash', 'text'], ['hash', 'hash', 'text']
+]
+
+/** One INSERT of any number of rows into `table` (schema-qualified): one array parameter per column, so one text fits every batch. */
+export function batchInsertQuery (table: string, rows: readonly AuditRecordRow[]): SqlQuery {
+  return {
+    text: `INSERT INTO ${table} (${COLUMNS.map(([, column]) => column).join(', ')})
+      SELECT * FROM unnest(${COLUMNS.map(([, , type], i) => `$${i + 1}::${type}[]`).join(', ')})`,
+    values: COLUMNS.map(([field]) => rows.map((row) => row[field]))
   }
 }
 

@@ -5,11 +5,11 @@ import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { AuditEntry } from './audit-entry.ts'
 import type { AuditFilter, AuditPage } from './audit-store.ts'
 import {
-  type AuditRecordRow, type ChainedAuditStore, type ChainVerifyResult, planAppend, prepareRecord, type PreparedRecord, recordFromRow,
+  type AuditRecordRow, type ChainedAuditStore, type ChainVerifyResult, planBatch, prepareRecord, type PreparedRecord, recordFromRow,
   verifyChain, type VerifyOptions
 } from './audit-chain.ts'
 import {
-  appendContextFromRow, appendContextQuery, insertRecordQuery, readEntry, readEntryPage, type SqlQuery, SQLITE_DIALECT,
+  batchContextFromRows, batchContextQuery, insertRecordQuery, readEntry, readEntryPage, type SqlQuery, SQLITE_DIALECT,
   streamEntryPages
 } from './audit-query.ts'
 import { AuditStoreNotWritableError, AuditStoreOpenError } from './audit-errors.ts'
@@ -162,9 +162,9 @@ export class SqliteAuditStore implements ChainedAuditStore {
     const db = this.#db
     db.exec('BEGIN IMMEDIATE')
     try {
-      for (const record of records) {
-        const [contextRow] = this.#runSync(appendContextQuery(TABLE, record.entryId, SQLITE_DIALECT))
-        const insert = insertRecordQuery(TABLE, planAppend(record, appendContextFromRow(contextRow)), SQLITE_DIALECT)
+      const known = this.#runSync(batchContextQuery(TABLE, records.map((record) => record.entryId), SQLITE_DIALECT))
+      for (const row of planBatch(records, batchContextFromRows(known))) {
+        const insert = insertRecordQuery(TABLE, row, SQLITE_DIALECT)
         this.#statement(insert.text).run(...(insert.values as never[]))
       }
       db.exec('COMMIT')

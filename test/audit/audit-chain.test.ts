@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto'
+import canonicalize from 'canonicalize'
 import t from 'tap'
 import type { AuditEntry } from '../../src/audit/audit-entry.ts'
 import {
-  type AuditRecordRow, canonicalRecord, GENESIS_HASH, parseChainHead, planAppend, prepareRecord, recordHash, verifyChain
+  type AuditRecordRow, canonicalEntry, canonicalRecord, GENESIS_HASH, parseChainHead, planAppend, planBatch, prepareRecord, recordHash, verifyChain
 } from '../../src/audit/audit-chain.ts'
 import { decodeCursor, encodeCursor, scopeOf } from '../../src/audit/audit-query.ts'
 import { intentOf, makeEntry } from '../helpers/audit-fixtures.ts'
@@ -33,7 +34,7 @@ function sampleChain (): AuditRecordRow[] {
 }
 
 const rehash = (row: AuditRecordRow, prevHash: string): AuditRecordRow =>
-  ({ ...row, prevHash, hash: recordHash(prevHash, canonicalRecord(row.seq, row.entryId, row.final, JSON.parse(row.body))) })
+  ({ ...row, prevHash, hash: recordHash(prevHash, canonicalRecord(row.seq, row.entryId, row.final, canonicalEntry(JSON.parse(row.body)))) })
 
 t.test('a record hashes as SHA-256 over the previous hash and its RFC 8785 serialisation', async (t) => {
   const [first, second] = sampleChain() as [AuditRecordRow, AuditRecordRow]
@@ -41,11 +42,11 @@ t.test('a record hashes as SHA-256 over the previous hash and its RFC 8785 seria
   t.equal(GENESIS_HASH, '0'.repeat(64))
   const entry = JSON.parse(first.body) as AuditEntry
   const canonical = JSON.stringify({ entry: sortKeys(entry), entryId: 'entry-1', final: false, seq: 1 })
-  t.equal(canonicalRecord(1, 'entry-1', false, entry), canonical, 'keys sorted, no whitespace')
+  t.equal(canonicalRecord(1, 'entry-1', false, canonicalEntry(entry)), canonical, 'keys sorted, no whitespace')
   t.equal(first.hash, createHash('sha256').update(GENESIS_HASH + canonical).digest('hex'))
   t.equal(second.prevHash, first.hash, 'each record binds its predecessor')
   const reordered = { ...entry, time: entry.time, id: entry.id }
-  t.equal(canonicalRecord(1, 'entry-1', false, reordered), canonical, 'key order of the entry does not matter')
+  t.equal(canonicalRecord(1, 'entry-1', false, canonicalEntry(reordered)), canonical, 'key order of the entry does not matter')
 })
 
 function sortKeys (value: unknown): unknown {
@@ -134,12 +135,48 @@ t.test('appends keep one intent and one final per entry, the final matching its 
   t.match(closing, { seq: 11, entrySeq: 7, final: true, prevHash: head.hash })
 })
 
+t.test('a record\'s canonical form, assembled around its entry\'s, is RFC 8785 of the whole record', async (t) => {
+  const entry = makeEntry(3, { id: 'id "quoted" \\ \u2028 é 😀', projectId: 'proj-ü' })
+  for (const [seq, final] of [[1, false], [123456789, true]] as const) {
+    t.equal(canonicalRecord(seq, entry.id, final, canonicalEntry(entry)), canonicalize({ seq, entryId: entry.id, final, entry }))
+  }
+})
+
+t.test('a batch is planned as the same records appended one by one, split anywhere', async (t) => {
+  const ops: Array<[AuditEntry, boolean]> = [
+    [intentOf(makeEntry(1)), false], [makeEntry(2), true], [intentOf(makeEntry(3)), false], [makeEntry(1), true],
+    [makeEntry(3, { outcome: 'failed', status: 503 }), true], [intentOf(makeEntry(5)), false], [makeEntry(6), true]
+  ]
+  const oneByOne = buildChain(ops)
+  const records = ops.map(([entry, final]) => prepareRecord(entry, final))
+  t.same(planBatch(records, { head: null, known: [] }), oneByOne, 'one batch, intents and their finals in it')
+  for (const split of [1, 3, 4]) {
+    const first = planBatch(records.slice(0, split), { head: null, known: [] })
+    const last = first.at(-1) as AuditRecordRow
+    const second = planBatch(records.slice(split), { head: { seq: last.seq, hash: last.hash }, known: first })
+    t.same([...first, ...second], oneByOne, `two batches split after record ${split}`)
+  }
+  const head = { seq: 7, hash: oneByOne[6]?.hash as string }
+  t.throws(() => planBatch([prepareRecord(makeEntry(8), true), prepareRecord(makeEntry(2), true)], { head, known: oneByOne }),
+    { code: 'AUDIT_DUPLICATE_RECORD' }, 'a final the store already holds')
+  t.throws(() => planBatch([prepareRecord(makeEntry(9), true), prepareRecord(makeEntry(9), true)], { head, known: [] }),
+    { code: 'AUDIT_DUPLICATE_RECORD' }, 'two finals of one entry in one batch')
+  t.throws(() => planBatch([prepareRecord(makeEntry(5, { projectId: 'proj-b' }), true)], { head, known: oneByOne }),
+    { code: 'AUDIT_RECORD_MISMATCH' }, 'a final that does not match its stored intent')
+})
+
 t.test('entries that cannot be recorded faithfully are refused', async (t) => {
   t.throws(() => prepareRecord(makeEntry(1), false), { code: 'AUDIT_INVALID_ENTRY' }, 'an intent must read unknown')
   t.throws(() => prepareRecord(makeEntry(1, { time: 'yesterday' }), true), { code: 'AUDIT_INVALID_ENTRY' })
   t.throws(() => prepareRecord(makeEntry(1, { time: '2025-01-01T00:00:00' }), true), { code: 'AUDIT_INVALID_ENTRY' }, 'a time without zone is ambiguous')
   t.throws(() => prepareRecord(makeEntry(1, { id: '' }), true), { code: 'AUDIT_INVALID_ENTRY' })
   t.throws(() => prepareRecord(makeEntry(1, { durationMs: Number.NaN }), true), { code: 'AUDIT_INVALID_ENTRY' }, 'NaN would silently become null')
+  t.throws(() => prepareRecord({ ...makeEntry(1), extra: [1, Number.POSITIVE_INFINITY] } as AuditEntry, true), { code: 'AUDIT_INVALID_ENTRY' }, 'Infinity, however deep')
+  t.throws(() => prepareRecord({ ...makeEntry(1), extra: { hook: () => 1 } } as unknown as AuditEntry, true), { code: 'AUDIT_INVALID_ENTRY' }, 'a function would silently vanish')
+  const cyclic: Record<string, unknown> = { ...makeEntry(1) }
+  cyclic.self = cyclic
+  t.throws(() => prepareRecord(cyclic as unknown as AuditEntry, true), { code: 'AUDIT_INVALID_ENTRY' }, 'a cycle')
+  t.throws(() => prepareRecord(makeEntry(1, { projectId: 'proj-\ud800' }), true), { code: 'AUDIT_INVALID_ENTRY' }, 'a lone surrogate has no canonical form')
   t.throws(() => prepareRecord(makeEntry(1, { outcome: 'maybe' as never }), true), { code: 'AUDIT_INVALID_ENTRY' })
   const withUndefined = prepareRecord({ ...makeEntry(1), extra: undefined } as AuditEntry, true)
   t.notOk('extra' in withUndefined.entry, 'what is read back is what was hashed')
