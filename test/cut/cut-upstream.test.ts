@@ -37,6 +37,7 @@ t.test('the platform receives exactly the request the service builds', async (t)
   t.equal(response.headers['x-upstream-attempts'], '1')
   const body = response.json()
   t.match(body, { videoPublicId: String, requestId: 'client-req-42', auditId: String })
+  t.match(body.auditId, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a time-ordered UUID (version 7)')
 })
 
 t.test('a request id that is not sane is replaced', async (t) => {
