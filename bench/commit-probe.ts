@@ -2,10 +2,13 @@
  * How long one durable commit takes on this machine: the floor under every audited cut, which
  * makes two of them in a row (the intent before the platform call, the result before the reply).
  */
+import { randomUUID, randomUUIDv7 } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import pg from 'pg'
+import { SqliteAuditStore } from '../src/audit/sqlite-audit-store.ts'
+import { intentOf, makeEntry } from '../test/helpers/audit-fixtures.ts'
 import { summariseLatencies, type LatencySummary } from './load.ts'
 
 const ROW = 'x'.repeat(600)
@@ -51,5 +54,44 @@ export async function probePostgresCommit (url: string, schema: string, commits 
   } finally {
     await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {})
     await client.end()
+  }
+}
+
+export interface AppendProbe {
+  ids: 'v7' | 'v4'
+  entries: number
+  entriesPerSecond: number
+  cpuMicrosPerEntry: number
+}
+
+/**
+ * The SQLite audit store alone, without HTTP: `appenders` concurrent writers each append an
+ * entry's intent and then its final record, as the cut route does, into a fresh trail. Run with
+ * time-ordered entry ids (UUID v7, what the route uses) and with random ones (v4), to show what
+ * the ids' order costs the trail's unique index. CPU is this process's, user + system.
+ */
+export async function probeSqliteAppend (dir: string, entries: number, ids: AppendProbe['ids'], appenders = 50): Promise<AppendProbe> {
+  const file = join(dir, `append-probe-${ids}.db`)
+  const store = new SqliteAuditStore(file)
+  const newId = ids === 'v7' ? randomUUIDv7 : randomUUID
+  let next = 0
+  const appender = async (): Promise<void> => {
+    while (next < entries) {
+      const n = next++
+      const entry = makeEntry(n, { id: newId(), videoId: `probe-video-${n}` })
+      await store.append(intentOf(entry), false)
+      await store.append(entry, true)
+    }
+  }
+  try {
+    const cpuBefore = process.cpuUsage()
+    const startedAt = performance.now()
+    await Promise.all(Array.from({ length: appenders }, appender))
+    const seconds = (performance.now() - startedAt) / 1000
+    const cpu = process.cpuUsage(cpuBefore)
+    return { ids, entries, entriesPerSecond: entries / seconds, cpuMicrosPerEntry: (cpu.user + cpu.system) / entries }
+  } finally {
+    await store.close()
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true })
   }
 }

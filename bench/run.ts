@@ -21,7 +21,7 @@ import pg from 'pg'
 import { encodeCursor } from '../src/audit/audit-query.ts'
 import { loadProblem, runLoad, runPaced, type LatencySummary, type LoadResult } from './load.ts'
 import { cpuSeconds, machineBusySeconds, peakRssMiB, pinToCpu, postgresCpuSeconds, rssMiB, startServerProcess, type ServerProcess } from './processes.ts'
-import { probePostgresCommit, probeSqliteCommit } from './commit-probe.ts'
+import { type AppendProbe, probePostgresCommit, probeSqliteAppend, probeSqliteCommit } from './commit-probe.ts'
 import { formatProfileSummary, summariseProfile, type CpuProfile, type ProfileSummary } from './profile-summary.ts'
 import { projectName, SEED_PROJECTS, SEED_SUBJECTS, SEED_VIDEOS, seedAuditTrail, subjectName, videoName } from './seed-audit.ts'
 
@@ -49,6 +49,7 @@ const HELP = `npm run bench -- [options]
   --growth-postgres   the same on PostgreSQL (adds postgres-seeded)
   --entries N         entries in the seeded trail (default 1000000)
   --queries N         measured queries per kind (default 500)
+  --probe-entries N   entries the SQLite store alone appends, before the targets, with v7 and with v4 ids (default 20000; 0: none)
   --soak              instead: livecut-bff (SQLite) under load for --soak-seconds, memory at 10 s and at the end
   --soak-seconds S    (default 120)
   --profile           run servers under node --cpu-prof and summarise where their CPU time went
@@ -69,6 +70,7 @@ interface Options {
   growth: boolean
   entries: number
   queries: number
+  probeEntries: number
   soak: boolean
   soakSeconds: number
   profile: boolean
@@ -93,6 +95,7 @@ function parseOptions (argv: string[]): Options {
       'growth-postgres': { type: 'boolean', default: false },
       entries: { type: 'string', default: '1000000' },
       queries: { type: 'string', default: '500' },
+      'probe-entries': { type: 'string', default: '20000' },
       soak: { type: 'boolean', default: false },
       'soak-seconds': { type: 'string', default: '120' },
       profile: { type: 'boolean', default: false },
@@ -133,6 +136,7 @@ function parseOptions (argv: string[]): Options {
     growth: growthTargets.length > 0 || targets.some((target) => target.endsWith('-seeded')),
     entries: Math.round(positive('entries', values.entries)),
     queries: Math.round(positive('queries', values.queries)),
+    probeEntries: Math.round(positive('probe-entries', values['probe-entries'], true)),
     soak: values.soak,
     soakSeconds: positive('soak-seconds', values['soak-seconds']),
     profile: values.profile,
@@ -594,6 +598,14 @@ async function main (): Promise<void> {
     commitMs.postgres = missing ?? await probePostgresCommit(options.pgUrl, `bench_probe_${runTag}_${process.pid}`)
     if (typeof commitMs.postgres !== 'string') log(`durable commit (one-row INSERT, autocommit, round trip included): PostgreSQL p50 ${fixed(commitMs.postgres.p50)} ms, p99 ${fixed(commitMs.postgres.p99)} ms`)
   }
+  const appendProbes: AppendProbe[] = []
+  if (options.probeEntries > 0) {
+    for (const ids of ['v7', 'v4'] as const) {
+      const probe = await probeSqliteAppend(runDir, options.probeEntries, ids)
+      appendProbes.push(probe)
+      log(`audit store alone (SQLite, 50 appenders, ${probe.entries} entries of intent + final), ${ids === 'v7' ? 'time-ordered ids (v7, as the service)' : 'random ids (v4)'}: ${Math.round(probe.entriesPerSecond)} entries/s, ${Math.round(probe.cpuMicrosPerEntry)} µs CPU per entry`)
+    }
+  }
 
   const results: TargetResult[] = []
   const servers = new Map<TargetName, Server>()
@@ -696,6 +708,7 @@ async function main (): Promise<void> {
     finishedAt: new Date().toISOString(),
     machine: m,
     commitMs,
+    appendProbes,
     options: { ...options, targets: options.targets },
     placement,
     ok: problems.length === 0,

@@ -19,7 +19,7 @@ t.test('npm run bench: every target, zero failed requests, a complete JSON repor
   const cache = tempDir(t)
   const { stdout } = await run(process.execPath, [
     BENCH, '--duration', '1', '--warmup', '0', '--connections', '2', '--rate', '20', '--pin', 'off',
-    '--only', 'direct,bare,sqlite,postgres,sqlite-seeded', '--entries', '300', '--queries', '5',
+    '--only', 'direct,bare,sqlite,postgres,sqlite-seeded', '--entries', '300', '--queries', '5', '--probe-entries', '40',
     '--pg-url', PG_URL, '--cache', cache, '--out', out
   ], { timeout: 110_000, maxBuffer: 16 * 1024 * 1024 })
   t.match(stdout, /livecut-sqlite \/ bare: [\d.]+× req\/s/)
@@ -30,6 +30,9 @@ t.test('npm run bench: every target, zero failed requests, a complete JSON repor
   t.equal(report.ok, true)
   t.same(report.problems, [])
   t.equal(report.machine.nproc > 0, true)
+  t.same(report.appendProbes.map((probe: { ids: string, entries: number }) => [probe.ids, probe.entries]), [['v7', 40], ['v4', 40]],
+    'the SQLite store alone, with time-ordered and with random ids')
+  for (const probe of report.appendProbes) t.ok(probe.entriesPerSecond > 0 && probe.cpuMicrosPerEntry > 0, `${probe.ids}: rate and CPU reported`)
   t.same(report.targets.map((target: { name: string }) => target.name),
     ['direct', 'bare', 'livecut-sqlite', 'livecut-postgres', 'livecut-sqlite-seeded'], 'every target, PostgreSQL included (never skipped)')
 
