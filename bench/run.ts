@@ -39,6 +39,8 @@ const ALIASES: Record<string, TargetName> = { sqlite: 'livecut-sqlite', postgres
 const HELP = `npm run bench -- [options]
 
   --duration S        seconds of measured load per target (default 10)
+  --rounds N          saturate every target N times, in turn (bare and livecut-bff close in time); the table shows
+                      each target's median round, the ratios are the median of each round's ratio (default 1)
   --warmup S          seconds of unmeasured load before it (default 2)
   --connections N     concurrent connections (default 50)
   --rate R|auto|off   also load every target at R requests/s to compare latency at the same load
@@ -63,6 +65,7 @@ const HELP = `npm run bench -- [options]
 
 interface Options {
   duration: number
+  rounds: number
   warmup: number
   connections: number
   rate: number | 'auto' | 'off'
@@ -87,6 +90,7 @@ function parseOptions (argv: string[]): Options {
     args: argv,
     options: {
       duration: { type: 'string', default: '10' },
+      rounds: { type: 'string', default: '1' },
       warmup: { type: 'string', default: '2' },
       connections: { type: 'string', default: '50' },
       rate: { type: 'string', default: 'auto' },
@@ -129,6 +133,7 @@ function parseOptions (argv: string[]): Options {
   if (values.pin !== 'on' && values.pin !== 'off') throw new Error('--pin must be on or off')
   return {
     duration: positive('duration', values.duration),
+    rounds: Math.round(positive('rounds', values.rounds)),
     warmup: positive('warmup', values.warmup, true),
     connections: Math.round(positive('connections', values.connections)),
     rate,
@@ -356,7 +361,9 @@ interface TargetResult {
   name: TargetName
   description: string
   skipped?: string
+  /** The median of `saturatedRounds` by requests per second. */
   saturated?: PhaseResult
+  saturatedRounds?: PhaseResult[]
   fixedRate?: PhaseResult
   peakRssMiB?: number | null
   auditedSucceeded?: number
@@ -522,20 +529,29 @@ function fixedRateTable (results: TargetResult[], bare: TargetResult | undefined
     }))
 }
 
-interface Ratios { [pair: string]: number }
+/** Per pair: each round's ratio of saturated rates (the same round of both), and their median. */
+interface Ratios { [pair: string]: { median: number, rounds: number[] } }
 
 function ratiosOf (results: TargetResult[]): Ratios {
-  const rate = (name: TargetName): number | undefined => results.find((r) => r.name === name)?.saturated?.requestsPerSecond
+  const rounds = (name: TargetName): PhaseResult[] => results.find((r) => r.name === name)?.saturatedRounds ?? []
   const ratios: Ratios = {}
   for (const livecut of results.filter((r) => r.name.startsWith('livecut'))) {
-    const own = livecut.saturated?.requestsPerSecond
-    if (own === undefined) continue
     for (const reference of ['bare', 'direct'] as const) {
-      const other = rate(reference)
-      if (other !== undefined && other > 0) ratios[`${livecut.name} / ${reference}`] = Math.round(own / other * 1000) / 1000
+      const other = rounds(reference)
+      const each = rounds(livecut.name).flatMap((run, i) => {
+        const base = other[i]?.requestsPerSecond ?? 0
+        return base > 0 ? [Math.round(run.requestsPerSecond / base * 1000) / 1000] : []
+      })
+      if (each.length > 0) ratios[`${livecut.name} / ${reference}`] = { median: medianBy(each, (ratio) => ratio), rounds: each }
     }
   }
   return ratios
+}
+
+/** The middle item by `key` (the lower middle of an even count). */
+function medianBy<T> (items: readonly T[], key: (item: T) => number): T {
+  const sorted = [...items].sort((a, b) => key(a) - key(b))
+  return sorted[Math.floor((sorted.length - 1) / 2)] as T
 }
 
 function machine () {
@@ -616,32 +632,45 @@ async function main (): Promise<void> {
       soak = await runSoak(ctx, servers)
     } else {
       const postgresMissing = options.targets.some((t) => t.includes('postgres')) ? await postgresProblem(options.pgUrl) : null
-      // Saturation: each target in turn, as fast as it answers.
-      for (const target of options.targets) {
-        if (target.includes('postgres') && postgresMissing !== null) {
-          log(`\n${target}: skipped — ${postgresMissing}`)
-          results.push({ name: target, description: describe(target, null), skipped: postgresMissing })
-          continue
+      // Saturation: each target in turn, as fast as it answers; with --rounds, again and again.
+      for (let round = 1; round <= options.rounds; round++) {
+        if (options.rounds > 1) log(`\nround ${round} of ${options.rounds}`)
+        for (const target of options.targets) {
+          if (round === 1 && target.includes('postgres') && postgresMissing !== null) {
+            log(`\n${target}: skipped — ${postgresMissing}`)
+            results.push({ name: target, description: describe(target, null), skipped: postgresMissing })
+            continue
+          }
+          let server = servers.get(target)
+          let result = results.find((r) => r.name === target)
+          if (server === undefined || result === undefined) {
+            if (round > 1) continue
+            log(`\n${target}: starting`)
+            server = target === 'direct' ? { process: simulator, profileDir: null, trail: null } : await startTarget(ctx, target)
+            servers.set(target, server)
+            result = { name: target, description: describe(target, server.trail), saturatedRounds: [] }
+            results.push(result)
+          } else {
+            log(`${target}:`)
+          }
+          placeFor(ctx, server.process)
+          if (round === 1 && options.warmup > 0) {
+            const warm = await loadPhase(ctx, target, server.process, 'warmup', options.warmup)
+            if (warm.problem !== null) log(`  warm-up: ${warm.problem}`)
+          }
+          const s = await loadPhase(ctx, target, server.process, `saturated${round}`, options.duration)
+          result.saturatedRounds?.push(s)
+          log(`  ${s.requestsPerSecond} req/s, p50 ${fixed(s.latencyMs.p50)} ms, p99 ${fixed(s.latencyMs.p99)} ms, ${s.cutsAtPlatform} cuts at the platform${s.problem === null ? '' : ` — FAILED: ${s.problem}`}`)
+          if (round === 1 && target.endsWith('-seeded') && server.trail !== null) {
+            const head = await trailHeadSeq(server.trail)
+            log(`  review API on ${head.toLocaleString('en')} records: ${options.queries} queries of each kind, one at a time`)
+            result.auditQueries = await measureAuditQueries(ctx, server.process, head)
+            for (const q of result.auditQueries) log(`    ${q.kind}: p50 ${fixed(q.latencyMs.p50)} ms, p99 ${fixed(q.latencyMs.p99)} ms (${q.meanItems} items a page)${q.problem === null ? '' : ` — FAILED: ${q.problem}`}`)
+          }
         }
-        log(`\n${target}: starting`)
-        const server = target === 'direct' ? { process: simulator, profileDir: null, trail: null } : await startTarget(ctx, target)
-        servers.set(target, server)
-        placeFor(ctx, server.process)
-        const result: TargetResult = { name: target, description: describe(target, server.trail) }
-        results.push(result)
-        if (options.warmup > 0) {
-          const warm = await loadPhase(ctx, target, server.process, 'warmup', options.warmup)
-          if (warm.problem !== null) log(`  warm-up: ${warm.problem}`)
-        }
-        result.saturated = await loadPhase(ctx, target, server.process, 'saturated', options.duration)
-        const s = result.saturated
-        log(`  ${s.requestsPerSecond} req/s, p50 ${fixed(s.latencyMs.p50)} ms, p99 ${fixed(s.latencyMs.p99)} ms, ${s.cutsAtPlatform} cuts at the platform${s.problem === null ? '' : ` — FAILED: ${s.problem}`}`)
-        if (target.endsWith('-seeded') && server.trail !== null) {
-          const head = await trailHeadSeq(server.trail)
-          log(`  review API on ${head.toLocaleString('en')} records: ${options.queries} queries of each kind, one at a time`)
-          result.auditQueries = await measureAuditQueries(ctx, server.process, head)
-          for (const q of result.auditQueries) log(`    ${q.kind}: p50 ${fixed(q.latencyMs.p50)} ms, p99 ${fixed(q.latencyMs.p99)} ms (${q.meanItems} items a page)${q.problem === null ? '' : ` — FAILED: ${q.problem}`}`)
-        }
+      }
+      for (const result of results) {
+        if (result.saturatedRounds !== undefined) result.saturated = medianBy(result.saturatedRounds, (run) => run.requestsPerSecond)
       }
       // Latency at the same load for every target.
       const livecutRates = results.filter((r) => r.name.startsWith('livecut') && r.saturated !== undefined).map((r) => (r.saturated as PhaseResult).requestsPerSecond)
@@ -692,12 +721,12 @@ async function main (): Promise<void> {
   const problems: string[] = []
   if (soak?.run.problem != null) problems.push(`soak: ${soak.run.problem}`)
   for (const r of results) {
-    for (const [phase, run] of [['saturated', r.saturated], ['fixed rate', r.fixedRate]] as const) {
+    for (const [phase, run] of [...(r.saturatedRounds ?? []).map((run, i) => [`saturated, round ${i + 1}`, run] as const), ['fixed rate', r.fixedRate] as const]) {
       if (run?.problem != null) problems.push(`${r.name} (${phase}): ${run.problem}`)
     }
     for (const q of r.auditQueries ?? []) if (q.problem !== null) problems.push(`${r.name} audit query ${q.kind}: ${q.problem}`)
     if (r.auditedSucceeded !== undefined) {
-      const ok = (r.saturated?.statusCodes['200'] ?? 0) + (r.fixedRate?.statusCodes['200'] ?? 0)
+      const ok = [...(r.saturatedRounds ?? []), r.fixedRate].reduce((sum, run) => sum + (run?.statusCodes['200'] ?? 0), 0)
       if (r.auditedSucceeded < ok) problems.push(`${r.name}: ${ok} answers 200 but only ${r.auditedSucceeded} succeeded entries in the audit trail`)
     }
   }
@@ -725,7 +754,10 @@ async function main (): Promise<void> {
     log(saturatedTable(results))
     for (const r of results.filter((r) => r.skipped !== undefined)) log(`${r.name}: skipped — ${r.skipped}`)
     log('')
-    for (const [pair, ratio] of Object.entries(ratios)) log(`${pair}: ${ratio.toFixed(3)}× req/s`)
+    for (const [pair, ratio] of Object.entries(ratios)) {
+      const rounds = ratio.rounds.length > 1 ? ` (median of the rounds: ${ratio.rounds.map((r) => r.toFixed(3)).join(', ')})` : ''
+      log(`${pair}: ${ratio.median.toFixed(3)}× req/s${rounds}`)
+    }
     const bare = results.find((r) => r.name === 'bare')
     if (results.some((r) => r.fixedRate !== undefined)) {
       log(`\nat the same load: ${results.find((r) => r.fixedRate !== undefined)?.fixedRate?.requestsPerSecond ?? '?'} req/s achieved (target rate ${options.rate}), ${options.connections} connections, ${options.duration} s`)
