@@ -8,7 +8,7 @@
  * itself and the load generator shares CPU 1 with the simulator (when the simulator is not the
  * server under test).
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, freemem, hostname, release, tmpdir, totalmem } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -218,6 +218,10 @@ async function prepareTrail (ctx: Context, target: TargetName): Promise<TrailPla
       const seeded = await seededSqlite(ctx)
       ctx.log(`  copying the seeded trail (${options.entries.toLocaleString('en')} entries) for this run…`)
       copyFileSync(seeded, file)
+      // On disk before any load: else the kernel writes the copy back meanwhile, and every
+      // durable commit of the targets measured next waits behind it.
+      const copy = openSync(file, 'r')
+      try { fsyncSync(copy) } finally { closeSync(copy) }
       description = `SQLite, ${options.entries.toLocaleString('en')} seeded entries`
     }
     return {
