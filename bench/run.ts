@@ -39,8 +39,9 @@ const ALIASES: Record<string, TargetName> = { sqlite: 'livecut-sqlite', postgres
 const HELP = `npm run bench -- [options]
 
   --duration S        seconds of measured load per target (default 10)
-  --rounds N          saturate every target N times, in turn (bare and livecut-bff close in time); the table shows
-                      each target's median round, the ratios are the median of each round's ratio (default 1)
+  --rounds N          saturate every target N times, in turn (bare and livecut-bff close in time), and load it
+                      at the fixed rate N times; the tables show each target's median round (by req/s, by
+                      p99), the ratios are the median of each round's ratio (default 1)
   --warmup S          seconds of unmeasured load before it (default 2)
   --connections N     concurrent connections (default 50)
   --rate R|auto|off   also load every target at R requests/s to compare latency at the same load
@@ -368,7 +369,9 @@ interface TargetResult {
   /** The median of `saturatedRounds` by requests per second. */
   saturated?: PhaseResult
   saturatedRounds?: PhaseResult[]
+  /** The median of `fixedRateRounds` by p99 latency. */
   fixedRate?: PhaseResult
+  fixedRateRounds?: PhaseResult[]
   peakRssMiB?: number | null
   auditedSucceeded?: number
   auditQueries?: AuditQueryResult[]
@@ -685,13 +688,19 @@ async function main (): Promise<void> {
           : options.rate
       if (rate !== null && Number.isFinite(rate)) {
         log(`\nfixed rate: every target at ${rate} req/s`)
+        for (let round = 1; round <= options.rounds; round++) {
+          if (options.rounds > 1) log(`round ${round} of ${options.rounds}`)
+          for (const result of results) {
+            const server = servers.get(result.name)
+            if (server === undefined) continue
+            placeFor(ctx, server.process)
+            const f = await loadPhase(ctx, result.name, server.process, `rate${round}`, options.duration, rate)
+            result.fixedRateRounds = [...(result.fixedRateRounds ?? []), f]
+            log(`  ${result.name}: p50 ${fixed(f.latencyMs.p50)} ms, p99 ${fixed(f.latencyMs.p99)} ms${f.problem === null ? '' : ` — FAILED: ${f.problem}`}`)
+          }
+        }
         for (const result of results) {
-          const server = servers.get(result.name)
-          if (server === undefined) continue
-          placeFor(ctx, server.process)
-          result.fixedRate = await loadPhase(ctx, result.name, server.process, 'rate', options.duration, rate)
-          const f = result.fixedRate
-          log(`  ${result.name}: p50 ${fixed(f.latencyMs.p50)} ms, p99 ${fixed(f.latencyMs.p99)} ms${f.problem === null ? '' : ` — FAILED: ${f.problem}`}`)
+          if (result.fixedRateRounds !== undefined) result.fixedRate = medianBy(result.fixedRateRounds, (run) => run.latencyMs.p99)
         }
       }
       for (const result of results) {
@@ -725,12 +734,16 @@ async function main (): Promise<void> {
   const problems: string[] = []
   if (soak?.run.problem != null) problems.push(`soak: ${soak.run.problem}`)
   for (const r of results) {
-    for (const [phase, run] of [...(r.saturatedRounds ?? []).map((run, i) => [`saturated, round ${i + 1}`, run] as const), ['fixed rate', r.fixedRate] as const]) {
+    const phases = [
+      ...(r.saturatedRounds ?? []).map((run, i) => [`saturated, round ${i + 1}`, run] as const),
+      ...(r.fixedRateRounds ?? []).map((run, i) => [`fixed rate, round ${i + 1}`, run] as const)
+    ]
+    for (const [phase, run] of phases) {
       if (run?.problem != null) problems.push(`${r.name} (${phase}): ${run.problem}`)
     }
     for (const q of r.auditQueries ?? []) if (q.problem !== null) problems.push(`${r.name} audit query ${q.kind}: ${q.problem}`)
     if (r.auditedSucceeded !== undefined) {
-      const ok = [...(r.saturatedRounds ?? []), r.fixedRate].reduce((sum, run) => sum + (run?.statusCodes['200'] ?? 0), 0)
+      const ok = [...(r.saturatedRounds ?? []), ...(r.fixedRateRounds ?? [])].reduce((sum, run) => sum + (run.statusCodes['200'] ?? 0), 0)
       if (r.auditedSucceeded < ok) problems.push(`${r.name}: ${ok} answers 200 but only ${r.auditedSucceeded} succeeded entries in the audit trail`)
     }
   }

@@ -41,8 +41,11 @@ t.test('npm run bench: every target, zero failed requests, a complete JSON repor
     t.equal(target.saturatedRounds.length, 2, `${target.name}: saturated in each round`)
     t.ok(target.saturatedRounds.some((run: { requestsPerSecond: number }) => run.requestsPerSecond === target.saturated.requestsPerSecond),
       `${target.name}: the table's run is one of the rounds`)
-    for (const result of [...target.saturatedRounds, target.fixedRate]) {
-      const phase = result === target.fixedRate ? 'fixed rate' : 'saturated'
+    t.equal(target.fixedRateRounds.length, 2, `${target.name}: at the fixed rate in each round`)
+    t.ok(target.fixedRateRounds.some((run: { latencyMs: { p99: number } }) => run.latencyMs.p99 === target.fixedRate.latencyMs.p99),
+      `${target.name}: the fixed-rate table's run is one of the rounds`)
+    for (const result of [...target.saturatedRounds, ...target.fixedRateRounds]) {
+      const phase = target.saturatedRounds.includes(result) ? 'saturated' : 'fixed rate'
       t.ok(result.responses > 0, `${target.name} ${phase}: answered`)
       t.equal(result.errors, 0, `${target.name} ${phase}: no connection error`)
       t.equal(result.timeouts, 0, `${target.name} ${phase}: no timeout`)
@@ -53,7 +56,7 @@ t.test('npm run bench: every target, zero failed requests, a complete JSON repor
     }
     t.type(target.peakRssMiB, 'number', `${target.name}: peak RSS`)
     if (target.name.startsWith('livecut')) {
-      const answered = [...target.saturatedRounds, target.fixedRate].reduce((sum: number, run: { statusCodes: Record<string, number> }) => sum + (run.statusCodes['200'] ?? 0), 0)
+      const answered = [...target.saturatedRounds, ...target.fixedRateRounds].reduce((sum: number, run: { statusCodes: Record<string, number> }) => sum + (run.statusCodes['200'] ?? 0), 0)
       t.ok(target.auditedSucceeded >= answered, `${target.name}: each 200 of every round audited as succeeded`)
     }
   }
