@@ -41,7 +41,7 @@ const HELP = `npm run bench -- [options]
   --duration S        seconds of measured load per target (default 10)
   --rounds N          saturate every target N times, in turn (bare and livecut-bff close in time), and load it
                       at the fixed rate N times; the tables show each target's median round (by req/s, by
-                      p99), the ratios are the median of each round's ratio (default 1)
+                      p99), the ratios are the median of each round's ratio (default 3)
   --warmup S          seconds of unmeasured load before it (default 2)
   --connections N     concurrent connections (default 50)
   --rate R|auto|off   also load every target at R requests/s to compare latency at the same load
@@ -91,7 +91,7 @@ function parseOptions (argv: string[]): Options {
     args: argv,
     options: {
       duration: { type: 'string', default: '10' },
-      rounds: { type: 'string', default: '1' },
+      rounds: { type: 'string', default: '3' },
       warmup: { type: 'string', default: '2' },
       connections: { type: 'string', default: '50' },
       rate: { type: 'string', default: 'auto' },
