@@ -7,7 +7,7 @@ import type { Config } from './config/load-config.ts'
 import { createLogger } from './logging/create-logger.ts'
 import { createValidatorCompiler } from './validation/validator-compiler.ts'
 import { ProblemError } from './problems/problem-error.ts'
-import { sendProblem } from './problems/send-problem.ts'
+import { sendNotFound, sendProblem } from './problems/send-problem.ts'
 import { toProblem } from './problems/to-problem.ts'
 import { ProblemSchema } from './schemas/common.ts'
 import { AuditEntrySchema } from './audit/audit-entry.ts'
@@ -105,11 +105,10 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
     if (problem.code === 'internal') request.log.error({ err: error }, 'unexpected error')
     return sendProblem(reply, request, problem)
   })
-  app.setNotFoundHandler(async (request, reply) =>
-    sendProblem(reply, request, new ProblemError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`)))
+  app.setNotFoundHandler(sendNotFound)
 
   await app.register(openApiPlugin, { docsEnabled: config.docsEnabled })
-  await app.register(metricsPlugin)
+  await app.register(metricsPlugin, { separatePort: config.metricsPort !== null })
   await app.register(authPlugin, { config })
   await app.register(auditStorePlugin, { url: config.auditStoreUrl })
   await app.register(sharedStatePlugin, { config })

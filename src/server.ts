@@ -23,3 +23,5 @@ closeWithGrace({ delay: 20_000 }, async ({ signal, err }) => {
 })
 
 await app.listen({ host: config.host, port: config.port })
+// A port that cannot be bound fails the start, like the service's own.
+if (app.metricsServer !== null) await app.metricsServer.listen({ host: config.host, port: config.metricsPort ?? 0 })

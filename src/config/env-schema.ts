@@ -12,6 +12,11 @@ export const EnvSchema = Type.Object({
   }),
   HOST: Type.String({ default: '0.0.0.0', description: 'listen address' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'listen port' }),
+  METRICS_PORT: Type.Optional(Type.Integer({
+    minimum: 1,
+    maximum: 65535,
+    description: 'serve `/metrics` on this port of `HOST` alone instead of `PORT`, to keep it off the listener clients reach'
+  })),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)), {
     default: 'info',
     description: 'pino level'

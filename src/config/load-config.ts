@@ -142,6 +142,7 @@ function toConfig (env: Env, problems: string[], warnings: string[]) {
   if (env.UPSTREAM_RETRY_MAX_MS < env.UPSTREAM_RETRY_BASE_MS) {
     problems.push('UPSTREAM_RETRY_MAX_MS must not be below UPSTREAM_RETRY_BASE_MS')
   }
+  if (env.METRICS_PORT !== undefined && env.METRICS_PORT === env.PORT) problems.push('METRICS_PORT must differ from PORT')
   if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(env.AUDIT_STORE_URL)) {
     problems.push('AUDIT_STORE_URL must be sqlite:<path> or postgres://…')
   }
@@ -175,6 +176,7 @@ function toConfig (env: Env, problems: string[], warnings: string[]) {
     production,
     host: env.HOST,
     port: env.PORT,
+    metricsPort: env.METRICS_PORT ?? null,
     logLevel: env.LOG_LEVEL,
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     upstream: {

@@ -1,6 +1,7 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import type { FastifyInstance } from 'fastify'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { sendNotFound } from '../problems/send-problem.ts'
 import type { StopAndCutOutcome } from '../upstream/stop-and-cut.ts'
 
 const CIRCUIT_STATES = { closed: 0, half_open: 1, open: 2 } as const
@@ -30,6 +31,8 @@ export type Metrics = ReturnType<typeof createMetrics>
 declare module 'fastify' {
   interface FastifyInstance {
     metrics: Metrics
+    /** With METRICS_PORT: the listener that alone serves `/metrics` (the server starts it); else null. */
+    metricsServer: FastifyInstance | null
   }
 }
 
@@ -54,7 +57,7 @@ export async function timedAuditWrite (metrics: Metrics, record: 'intent' | 'fin
   }
 }
 
-async function metricsPlugin (fastify: FastifyInstance): Promise<void> {
+async function metricsPlugin (fastify: FastifyInstance, options: { separatePort: boolean }): Promise<void> {
   const metrics = createMetrics()
   fastify.decorate('metrics', metrics)
 
@@ -64,13 +67,24 @@ async function metricsPlugin (fastify: FastifyInstance): Promise<void> {
     metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000)
   })
 
-  fastify.get('/metrics', {
-    config: { skipRateLimit: true },
-    schema: { operationId: 'metrics', summary: 'Prometheus metrics', tags: ['operations'], security: [], produces: ['text/plain'] }
-  }, async (_request, reply) => {
+  const scrape = async (_request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     metrics.circuitState.set(CIRCUIT_STATES[fastify.circuitBreaker.state])
     return await reply.type(metrics.registry.contentType).send(await metrics.registry.metrics())
-  })
+  }
+  if (!options.separatePort) {
+    fastify.decorate('metricsServer', null)
+    fastify.get('/metrics', {
+      config: { skipRateLimit: true },
+      schema: { operationId: 'metrics', summary: 'Prometheus metrics', tags: ['operations'], security: [], produces: ['text/plain'] }
+    }, scrape)
+    return
+  }
+  // Its own listener: nothing else is routed there, and the service's port has no /metrics.
+  const server = Fastify({ loggerInstance: fastify.log.child({ listener: 'metrics' }) })
+  server.get('/metrics', scrape)
+  server.setNotFoundHandler(sendNotFound)
+  fastify.decorate('metricsServer', server)
+  fastify.addHook('onClose', async () => { await server.close() })
 }
 
 export default fp(metricsPlugin, { name: 'metrics', fastify: '5.x' })

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { ProblemError } from './problem-error.ts'
+import { ProblemError } from './problem-error.ts'
 import { PROBLEM_TYPES, problemTypeUri } from './problem-types.ts'
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
@@ -28,4 +28,9 @@ export function prepareProblemReply (reply: FastifyReply, problem: ProblemError)
 
 export function sendProblem (reply: FastifyReply, request: FastifyRequest, problem: ProblemError): FastifyReply {
   return prepareProblemReply(reply, problem).send(problemBody(problem, request.id))
+}
+
+/** The not-found handler of every listener of the service. */
+export async function sendNotFound (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  return sendProblem(reply, request, new ProblemError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`))
 }

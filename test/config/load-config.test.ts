@@ -62,6 +62,13 @@ t.test('production names every missing or unsafe setting at once', async (t) => 
   t.ok(problemsOf({ ...productionEnv, UPSTREAM_API_KEY: '', UPSTREAM_API_KEYS: '{}' }).length > 0, 'an empty key map is no key')
 })
 
+t.test('METRICS_PORT: off by default, a port of its own when set', async (t) => {
+  t.equal(loadConfig({}).config.metricsPort, null)
+  t.equal(loadConfig({ METRICS_PORT: '9464' }).config.metricsPort, 9464)
+  t.ok(problemsOf({ PORT: '3000', METRICS_PORT: '3000' }).some((problem) => problem.includes('METRICS_PORT must differ from PORT')))
+  t.ok(problemsOf({ METRICS_PORT: '0' }).some((problem) => problem.startsWith('METRICS_PORT')), 'a random port would be unknown to the scraper')
+})
+
 t.test('production problems are reported together with type errors', async (t) => {
   const problems = problemsOf({ NODE_ENV: 'production', PORT: 'eighty' })
   t.ok(problems.some((problem) => problem.startsWith('PORT')), 'the type error')

@@ -1,5 +1,11 @@
+import { once } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { startService } from '../helpers/service.ts'
+import { request } from 'undici'
+import { startSimulator } from '../../src/simulator/server.ts'
+import { freePort } from '../helpers/redis-server.ts'
+import { startServerProcess } from '../helpers/server-process.ts'
+import { PLATFORM_KEY, startService } from '../helpers/service.ts'
 import { hsToken } from '../helpers/tokens.ts'
 
 // The text exposition format: comments, or `name{labels} value`.
@@ -59,4 +65,41 @@ t.test('the circuit state shows on /metrics', async (t) => {
   const samples = parse((await app.inject({ url: '/metrics' })).body)
   t.equal(samples.get('livecut_upstream_circuit_state'), 2, 'open')
   t.equal(samples.get('livecut_audit_write_failures_total{record="intent"}') ?? 0, 0)
+})
+
+t.test('METRICS_PORT: /metrics on its own listener alone, off the service\'s port; both close on SIGTERM', async (t) => {
+  const simulator = await startSimulator({ apiKeys: [PLATFORM_KEY] })
+  t.teardown(() => simulator.close())
+  const metricsPort = await freePort()
+  const { child, url } = await startServerProcess(t, simulator.url, { METRICS_PORT: String(metricsPort) })
+  const metricsUrl = `http://127.0.0.1:${metricsPort}`
+  // The server binds the metrics port right after its own.
+  let listening = false
+  for (let i = 0; i < 200 && !listening; i++) {
+    listening = await request(`${metricsUrl}/metrics`).then((response) => { response.body.dump(); return true }, async () => { await sleep(10); return false })
+  }
+  t.ok(listening, 'the metrics listener is up')
+
+  const health = await request(`${url}/healthz`)
+  t.equal(health.statusCode, 200)
+  await health.body.dump()
+  const onService = await request(`${url}/metrics`)
+  t.equal(onService.statusCode, 404, 'no /metrics on the service\'s port')
+  t.match(onService.headers['content-type'], /^application\/problem\+json/)
+  await onService.body.dump()
+
+  const scraped = await request(`${metricsUrl}/metrics`)
+  t.equal(scraped.statusCode, 200)
+  t.match(scraped.headers['content-type'], /^text\/plain/)
+  const samples = parse(await scraped.body.text())
+  t.equal(samples.get('livecut_http_requests_total{method="GET",route="/healthz",status="200"}'), 1, 'it counts the service\'s requests')
+  const elsewhere = await request(`${metricsUrl}/healthz`)
+  t.equal(elsewhere.statusCode, 404, 'nothing else is served on the metrics port')
+  t.match(elsewhere.headers['content-type'], /^application\/problem\+json/)
+  await elsewhere.body.dump()
+
+  child.kill('SIGTERM')
+  const [code] = await once(child, 'exit')
+  t.equal(code, 0)
+  await t.rejects(request(`${metricsUrl}/metrics`), 'the metrics listener is closed too')
 })

@@ -1,53 +1,24 @@
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import { request } from 'undici'
 import { openAuditStore } from '../../src/audit/open-audit-store.ts'
 import { startSimulator } from '../../src/simulator/server.ts'
 import type { ScriptedFault } from '../../src/simulator/simulator-state.ts'
+import { startServerProcess } from '../helpers/server-process.ts'
 import { PLATFORM_KEY } from '../helpers/service.ts'
-import { tempDir } from '../helpers/temp-dir.ts'
-import { hsToken, TEST_AUDIENCE, TEST_ISSUER, TEST_JWT_SECRET } from '../helpers/tokens.ts'
+import { hsToken } from '../helpers/tokens.ts'
 
 /** `npm start` as a process against a simulator holding its first call as `fault`; resolves once it listens. */
 async function startServer (t: Test, fault: ScriptedFault) {
   const simulator = await startSimulator({ apiKeys: [PLATFORM_KEY], script: [fault] })
   t.teardown(() => simulator.close())
-  const auditUrl = `sqlite:${join(tempDir(t), 'audit.db')}`
-  const child = spawn(process.execPath, ['src/server.ts'], {
-    cwd: new URL('../..', import.meta.url).pathname,
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      UPSTREAM_BASE_URL: simulator.url,
-      UPSTREAM_API_KEY: PLATFORM_KEY,
-      JWT_SECRET: TEST_JWT_SECRET,
-      JWT_ISSUER: TEST_ISSUER,
-      JWT_AUDIENCE: TEST_AUDIENCE,
-      AUDIT_STORE_URL: auditUrl
-    },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
-  let stderr = ''
-  child.stderr.on('data', (chunk) => { stderr += String(chunk) })
-  let output = ''
-  let url: string | undefined
-  for await (const chunk of child.stdout) {
-    output += String(chunk)
-    url = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1]
-    if (url !== undefined) break
-  }
+  const { child, url, auditUrl, stderr } = await startServerProcess(t, simulator.url)
   t.ok(url, 'the server listens')
-  child.stdout.resume()
   const inFlight = request(`${url}/v1/projects/proj-1/live-videos/live-1/cut`, { method: 'POST', headers: { authorization: `Bearer ${hsToken()}` } })
   for (let i = 0; i < 500 && simulator.app.simulator.calls().length === 0; i++) await sleep(10)
   t.equal(simulator.app.simulator.calls().length, 1, 'the platform holds the call')
-  return { child, url: url as string, auditUrl, inFlight, stderr: () => stderr }
+  return { child, url, auditUrl, inFlight, stderr }
 }
 
 t.test('SIGTERM: a cut in flight completes and is audited, new requests are refused, exit 0', async (t) => {
