@@ -60,10 +60,9 @@ export interface ChainedAuditStore extends AuditStore {
 export interface PreparedRecord {
   entryId: string
   final: boolean
-  /** The entry as stored and hashed (its JSON parsed back, so reads equal what was hashed). */
-  entry: AuditEntry
+  /** The entry as stored, in its own key order. */
   body: string
-  /** The entry's RFC 8785 form, computed once: every record hash of this entry is built from it. */
+  /** The RFC 8785 form of `body` read back, computed once: the record's hash is built from it. */
   canonicalEntry: string
   projectId: string | null
   videoId: string | null
@@ -162,7 +161,7 @@ export function prepareRecord (entry: AuditEntry, final: boolean): PreparedRecor
     const value = columns[name]
     if (value !== null && typeof value !== 'string') throw new AuditInvalidEntryError(`${name} must be a string or null`)
   }
-  return { ...columns, outcome: columns.outcome as AuditOutcome, final, entry: stored, body, canonicalEntry: canonical }
+  return { ...columns, outcome: columns.outcome as AuditOutcome, final, body, canonicalEntry: canonical }
 }
 
 /**
