@@ -4,7 +4,7 @@ import type { App } from '../../src/app.ts'
 import type { AuditEntry, AuditOutcome } from '../../src/audit/audit-entry.ts'
 import type { AuditFilter } from '../../src/audit/audit-store.ts'
 import {
-  BACKENDS, intentOf, makeEntry, OUTCOMES, parseCsv, seedTrail, setUpTrail, TrailModel, type TrailUnderTest
+  type Backend, BACKENDS, intentOf, makeEntry, OUTCOMES, parseCsv, seedTrail, setUpTrail, TrailModel, type TrailUnderTest
 } from '../helpers/audit-fixtures.ts'
 import { startService } from '../helpers/service.ts'
 import { hsToken } from '../helpers/tokens.ts'
@@ -142,17 +142,19 @@ function duplicates (ids: string[]): string[] {
   return ids.filter((id) => seen.has(id) || (seen.add(id), false))
 }
 
-async function serviceOn (t: Test, trail: TrailUnderTest): Promise<App> {
-  return (await startService(t, { env: { AUDIT_STORE_URL: trail.url } })).app
+/** A trail of `backend` holding `ops` (mirrored in `model`), and the service reading it. */
+async function servedTrail (t: Test, backend: Backend, ops: Array<[AuditEntry, boolean]>): Promise<{ trail: TrailUnderTest, model: TrailModel, app: App }> {
+  const trail = await setUpTrail(t, backend)
+  const model = new TrailModel()
+  await seedTrail(trail, model, ops)
+  return { trail, model, app: (await startService(t, { env: { AUDIT_STORE_URL: trail.url } })).app }
 }
 
 const ROUTES = ['/v1/audit/events', '/v1/audit/events/entry-1', '/v1/audit/verify']
 
 for (const backend of BACKENDS) {
   t.test(`${backend}: the review API wants a token with audit:read`, async (t) => {
-    const trail = await setUpTrail(t, backend)
-    await seedTrail(trail, new TrailModel(), mixedOps(1, 5))
-    const app = await serviceOn(t, trail)
+    const { app } = await servedTrail(t, backend, mixedOps(1, 5))
     for (const route of ROUTES) {
       for (const accept of [undefined, 'application/x-ndjson', 'text/csv']) {
         if (accept !== undefined && route !== '/v1/audit/events') continue
@@ -176,11 +178,8 @@ for (const backend of BACKENDS) {
   })
 
   t.test(`${backend}: pages, limits, cursors, filters, isolation and entries by id`, async (t) => {
-    const trail = await setUpTrail(t, backend)
-    const model = new TrailModel()
     const COUNT = 130
-    await seedTrail(trail, model, mixedOps(1, COUNT))
-    const app = await serviceOn(t, trail)
+    const { model, app } = await servedTrail(t, backend, mixedOps(1, COUNT))
     const everyone = auditor(ALL)
     const proj1 = auditor(['proj-1'])
     t.equal(model.size, COUNT)
@@ -344,10 +343,7 @@ for (const backend of BACKENDS) {
   })
 
   t.test(`${backend}: a cursor stays correct while entries arrive and intents close`, async (t) => {
-    const trail = await setUpTrail(t, backend)
-    const model = new TrailModel()
-    await seedTrail(trail, model, mixedOps(1, 45))
-    const app = await serviceOn(t, trail)
+    const { trail, model, app } = await servedTrail(t, backend, mixedOps(1, 45))
     const everyone = auditor(ALL)
     const before = model.ids()
     t.same(model.entries().filter((e) => e.status === null).map((e) => e.id), ['entry-31', 'entry-1'], 'entries 1 and 31 are open intents')
@@ -394,11 +390,8 @@ for (const backend of BACKENDS) {
   })
 
   t.test(`${backend}: NDJSON and CSV exports stream every match`, async (t) => {
-    const trail = await setUpTrail(t, backend)
-    const model = new TrailModel()
     const COUNT = 1200
-    await seedTrail(trail, model, mixedOps(1, COUNT))
-    const app = await serviceOn(t, trail)
+    const { model, app } = await servedTrail(t, backend, mixedOps(1, COUNT))
     const everyone = auditor(ALL)
     const proj1 = auditor(['proj-1'])
 
@@ -518,9 +511,7 @@ for (const backend of BACKENDS) {
         .map((row) => ({ seq: Number(row.seq), entryId: row.entry_id as string, projectId: (row.project_id ?? null) as string | null, final: row.final === true || Number(row.final) === 1 }))
 
     t.test('an untouched trail verifies, for every caller', async (t) => {
-      const trail = await setUpTrail(t, backend)
-      await seedTrail(trail, new TrailModel(), ops)
-      const app = await serviceOn(t, trail)
+      const { trail, app } = await servedTrail(t, backend, ops)
       t.equal((await recordsIn(trail)).length, ops.length)
       for (const token of [auditor(ALL), auditor(['proj-1']), auditor([])]) {
         const response = await get(app, '/v1/audit/verify', token)
@@ -530,9 +521,7 @@ for (const backend of BACKENDS) {
     })
 
     t.test('one field of a middle record changed', async (t) => {
-      const trail = await setUpTrail(t, backend)
-      await seedTrail(trail, new TrailModel(), ops)
-      const app = await serviceOn(t, trail)
+      const { trail, app } = await servedTrail(t, backend, ops)
       t.same((await get(app, '/v1/audit/verify', auditor(ALL))).json(), { ok: true, checked: ops.length }, 'verifies before')
       const records = await recordsIn(trail)
       // A final record of a proj-2 entry, in the middle of the chain.
@@ -556,9 +545,7 @@ for (const backend of BACKENDS) {
     })
 
     t.test('a middle record deleted', async (t) => {
-      const trail = await setUpTrail(t, backend)
-      await seedTrail(trail, new TrailModel(), ops)
-      const app = await serviceOn(t, trail)
+      const { trail, app } = await servedTrail(t, backend, ops)
       const records = await recordsIn(trail)
       const target = records[Math.floor(records.length / 2)] as { seq: number }
       await trail.raw.disableGuards()
@@ -573,9 +560,7 @@ for (const backend of BACKENDS) {
     })
 
     t.test('a middle record of a proj-1 entry changed: its own auditor is told the id', async (t) => {
-      const trail = await setUpTrail(t, backend)
-      await seedTrail(trail, new TrailModel(), ops)
-      const app = await serviceOn(t, trail)
+      const { trail, app } = await servedTrail(t, backend, ops)
       const records = await recordsIn(trail)
       const target = records.find((r) => r.seq > 12 && r.final && r.projectId === 'proj-1') as { seq: number, entryId: string }
       await trail.raw.disableGuards()

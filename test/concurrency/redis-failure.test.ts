@@ -148,14 +148,18 @@ t.test('Redis accepts connections but never answers: commands are not queued beh
   await failsClosed(t, lock.acquire('p:v', 1000), 'lock', 'acquire')
 })
 
-t.test('Redis goes away and comes back', async (t) => {
+/** The idempotency store and the lock, on a connection to Redis through a proxy the test controls. */
+async function storesBehindProxy (t: Test, commandTimeoutMs: number) {
   const proxy = new RedisProxy(REDIS_URL)
   await proxy.start()
   t.teardown(() => proxy.stop())
+  const redis = await connectRedis(t, `redis://127.0.0.1:${proxy.port}`, { commandTimeoutMs })
+  return { proxy, redis, idempotency: new RedisIdempotencyStore({ redis, prefix: RUN_PREFIX }), lock: new RedisInFlightLock({ redis, prefix: RUN_PREFIX }) }
+}
+
+t.test('Redis goes away and comes back', async (t) => {
   // a long command timeout: failing fast here must come from not queueing or retrying commands
-  const redis = await connectRedis(t, `redis://127.0.0.1:${proxy.port}`, { commandTimeoutMs: 30_000 })
-  const idempotency = new RedisIdempotencyStore({ redis, prefix: RUN_PREFIX })
-  const lock = new RedisInFlightLock({ redis, prefix: RUN_PREFIX })
+  const { proxy, redis, idempotency, lock } = await storesBehindProxy(t, 30_000)
   const scope = { subject: 'user', key: randomUUID() }
 
   const started = await idempotency.begin(scope, 'f')
@@ -190,12 +194,7 @@ t.test('Redis goes away and comes back', async (t) => {
 })
 
 t.test('Redis hangs (no answers): commands time out and fail closed', async (t) => {
-  const proxy = new RedisProxy(REDIS_URL)
-  await proxy.start()
-  t.teardown(() => proxy.stop())
-  const redis = await connectRedis(t, `redis://127.0.0.1:${proxy.port}`, { commandTimeoutMs: 200 })
-  const idempotency = new RedisIdempotencyStore({ redis, prefix: RUN_PREFIX })
-  const lock = new RedisInFlightLock({ redis, prefix: RUN_PREFIX })
+  const { proxy, idempotency, lock } = await storesBehindProxy(t, 200)
 
   proxy.pause()
   const scope = { subject: 'u', key: randomUUID() }

@@ -1,5 +1,5 @@
 import t from 'tap'
-import type { UpstreamConfig } from '../../src/config/load-config.ts'
+import { loadConfig, type UpstreamConfig } from '../../src/config/load-config.ts'
 import type { StopAndCutCall } from '../../src/upstream/stop-and-cut.ts'
 import { createStopAndCutClient } from '../../src/upstream/stop-and-cut-client.ts'
 import { closedPortUrl, startScriptedPlatform, startSilentServer, type ScriptStep } from '../helpers/scripted-platform.ts'
@@ -14,18 +14,10 @@ const call: StopAndCutCall = {
   body: { fromMilisecond: 600000, toMilisecond: 900000, dateTimeFrom: null, dateTimeTo: null, videoVisibilityOptionId: 1 }
 }
 
+/** The service's default upstream settings (as configuration loads them), pointed at `baseUrl`. */
 function configFor (baseUrl: string, overrides: Partial<UpstreamConfig> = {}): UpstreamConfig {
   return {
-    baseUrl,
-    apiKey: 'default-key',
-    apiKeys: {},
-    authHeader: 'Authorization',
-    authScheme: 'Bearer',
-    timeoutMs: 5000,
-    deadlineMs: 15000,
-    maxAttempts: 4,
-    retryBaseMs: 250,
-    retryMaxMs: 4000,
+    ...loadConfig({ UPSTREAM_BASE_URL: baseUrl, UPSTREAM_API_KEY: 'default-key' }).config.upstream,
     ...overrides
   }
 }
