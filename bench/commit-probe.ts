@@ -13,6 +13,11 @@ import { summariseLatencies, type LatencySummary } from './load.ts'
 
 const ROW = 'x'.repeat(600)
 
+/** A SQLite database file and its WAL companions, if any. */
+export function removeSqliteFiles (file: string): void {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true })
+}
+
 /** Single-row transactions on a scratch SQLite file, as the store opens it (WAL, synchronous=FULL). */
 export function probeSqliteCommit (dir: string, commits = 200): LatencySummary {
   const file = join(dir, 'commit-probe.db')
@@ -33,7 +38,7 @@ export function probeSqliteCommit (dir: string, commits = 200): LatencySummary {
     return summariseLatencies(times)
   } finally {
     db.close()
-    for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true })
+    removeSqliteFiles(file)
   }
 }
 
@@ -92,6 +97,6 @@ export async function probeSqliteAppend (dir: string, entries: number, ids: Appe
     return { ids, entries, entriesPerSecond: entries / seconds, cpuMicrosPerEntry: (cpu.user + cpu.system) / entries }
   } finally {
     await store.close()
-    for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true })
+    removeSqliteFiles(file)
   }
 }

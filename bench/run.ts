@@ -21,7 +21,7 @@ import pg from 'pg'
 import { encodeCursor } from '../src/audit/audit-query.ts'
 import { loadProblem, runLoad, runPaced, type LatencySummary, type LoadResult } from './load.ts'
 import { cpuSeconds, machineBusySeconds, peakRssMiB, pinToCpu, postgresCpuSeconds, rssMiB, startServerProcess, type ServerProcess } from './processes.ts'
-import { type AppendProbe, probePostgresCommit, probeSqliteAppend, probeSqliteCommit } from './commit-probe.ts'
+import { type AppendProbe, probePostgresCommit, probeSqliteAppend, probeSqliteCommit, removeSqliteFiles } from './commit-probe.ts'
 import { formatProfileSummary, summariseProfile, type CpuProfile, type ProfileSummary } from './profile-summary.ts'
 import { projectName, SEED_PROJECTS, SEED_SUBJECTS, SEED_VIDEOS, seedAuditTrail, subjectName, videoName } from './seed-audit.ts'
 
@@ -265,7 +265,7 @@ async function seededSqlite (ctx: Context): Promise<string> {
   const done = `${file}.complete`
   if (existsSync(done)) return file
   mkdirSync(cache, { recursive: true })
-  for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true })
+  removeSqliteFiles(file)
   ctx.log(`  seeding ${entries.toLocaleString('en')} entries into ${file} (kept for later runs)…`)
   const result = await seedAuditTrail({ url: `sqlite:${file}`, entries, onProgress: progressLogger(ctx, entries) })
   ctx.log(`  seeded ${result.entries.toLocaleString('en')} entries (${result.records.toLocaleString('en')} records) in ${result.seconds.toFixed(1)} s`)

@@ -5,7 +5,7 @@ import pg from 'pg'
 import type { Test } from 'tap'
 import type { AuditEntry, AuditOutcome } from '../../src/audit/audit-entry.ts'
 import type { AuditFilter } from '../../src/audit/audit-store.ts'
-import { type AuditRecordRow, type ChainedAuditStore, planAppend, prepareRecord } from '../../src/audit/audit-chain.ts'
+import { type ChainedAuditStore, planBatch, prepareRecord } from '../../src/audit/audit-chain.ts'
 import { insertRecordQuery, POSTGRES_DIALECT } from '../../src/audit/audit-query.ts'
 import { openAuditStore } from '../../src/audit/open-audit-store.ts'
 
@@ -190,29 +190,19 @@ export async function setUpTrail (t: Test, backend: Backend): Promise<TrailUnder
 }
 
 /**
- * Fills an empty trail quickly: the records the store would append (the same planAppend), written
+ * Fills an empty trail quickly: the records the store would append (the same planBatch), written
  * in one transaction instead of one durable commit each. For data sets the claim is not about.
  */
 export async function seedTrail (trail: TrailUnderTest, model: TrailModel, ops: Array<[AuditEntry, boolean]>): Promise<void> {
   const { raw } = trail
-  const rows: AuditRecordRow[] = []
-  const intents = new Map<string, AuditRecordRow>()
+  const rows = planBatch(ops.map(([entry, final]) => prepareRecord(entry, final)), { head: null, known: [] })
   await raw.exec('BEGIN')
-  for (const [entry, final] of ops) {
-    const last = rows.at(-1)
-    const intent = intents.get(entry.id)
-    const row = planAppend(prepareRecord(entry, final), {
-      head: last === undefined ? null : { seq: last.seq, hash: last.hash },
-      intent: intent === undefined ? null : { seq: intent.seq, projectId: intent.projectId, timeMs: intent.timeMs },
-      hasFinal: false
-    })
-    if (!final) intents.set(entry.id, row)
-    rows.push(row)
+  for (const row of rows) {
     const { text, values } = insertRecordQuery(raw.table, row, POSTGRES_DIALECT)
     await raw.exec(text, values)
-    model.record(entry)
   }
   await raw.exec('COMMIT')
+  for (const [entry] of ops) model.record(entry)
 }
 
 /** A small deterministic PRNG (mulberry32), so data sets and choices repeat run to run. */
