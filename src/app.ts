@@ -22,6 +22,7 @@ import type { StopAndCutClientDeps } from './upstream/stop-and-cut-client.ts'
 import cutRoute from './routes/cut/cut-route.ts'
 import { recordRejection } from './routes/cut/cut-audit.ts'
 import auditRoutes from './routes/audit/audit-routes.ts'
+import resolutionRoute from './routes/audit/resolution-route.ts'
 import healthRoutes from './routes/ops/health-routes.ts'
 
 export interface BuildOptions {
@@ -117,6 +118,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   await app.register(healthRoutes)
   await app.register(cutRoute, { config })
   await app.register(auditRoutes)
+  await app.register(resolutionRoute)
   return app
 }
 

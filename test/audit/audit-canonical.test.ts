@@ -68,6 +68,7 @@ function trailRows (): AuditRecordRow[] {
     return {
       seq,
       entryId: entry.id,
+      kind: 'entry',
       final: vector.final,
       entrySeq: firstSeq.get(entry.id) as number,
       projectId: entry.projectId,
