@@ -168,9 +168,12 @@ export async function probeStores (ctx: Context): Promise<StoreProbes> {
   const appendProbes: AppendProbe[] = []
   if (options.probeEntries > 0) {
     for (const ids of ['v7', 'v4'] as const) {
-      const probe = await probeSqliteAppend(runDir, options.probeEntries, ids)
+      // The floor beside the service's own ids: the same rows inserted raw, in the same run.
+      const probe = await probeSqliteAppend(runDir, options.probeEntries, ids, { floor: ids === 'v7' })
       appendProbes.push(probe)
       log(`audit store alone (SQLite, 50 appenders, ${probe.entries} entries of intent + final), ${ids === 'v7' ? 'time-ordered ids (v7, as the service)' : 'random ids (v4)'}: ${Math.round(probe.entriesPerSecond)} entries/s, ${Math.round(probe.cpuMicrosPerEntry)} µs CPU per entry`)
+      const { floor } = probe
+      if (floor !== undefined) log(`  floor: raw INSERT of the same ${floor.records} rows, ${floor.recordsPerTransaction} a transaction: ${Math.round(floor.cpuMicrosPerEntry)} µs CPU per entry; the store costs ${fixed(floor.ratio)}× the floor`)
     }
   }
   return { commitMs, appendProbes }

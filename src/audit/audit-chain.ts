@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import canonicalize from 'canonicalize'
 import type { AuditEntry, AuditOutcome, AuditResolution } from './audit-entry.ts'
 import type { AuditStore, VerifyResult } from './audit-store.ts'
 import { AuditDuplicateRecordError, AuditInvalidEntryError, AuditRecordMismatchError } from './audit-errors.ts'
+import { knownEntryCanonical } from './canonical-entry.ts'
 
 /**
  * The hash chain both stores share. Record `seq` (1, 2, 3… without gaps) is hashed as
@@ -94,9 +95,9 @@ export function canonicalValue (value: unknown): string {
   return text
 }
 
-/** RFC 8785 form of an entry. */
+/** RFC 8785 form of an entry: written directly when it has the known shape, else by the generic serialiser. */
 export function canonicalEntry (entry: unknown): string {
-  return canonicalValue(entry)
+  return knownEntryCanonical(entry) ?? canonicalValue(entry)
 }
 
 /**
@@ -115,7 +116,8 @@ export function canonicalResolutionRecord (seq: number, entryId: string, canonic
 }
 
 export function recordHash (prevHash: string, canonical: string): string {
-  return createHash('sha256').update(prevHash).update(canonical).digest('hex')
+  // One-shot: no Hash object per record.
+  return hash('sha256', prevHash + canonical)
 }
 
 const MAX_ID_LENGTH = 200
@@ -170,20 +172,23 @@ export function prepareRecord (entry: AuditEntry, final: boolean): PreparedRecor
   if (typeof entry.id !== 'string' || entry.id === '' || entry.id.length > MAX_ID_LENGTH) {
     throw new AuditInvalidEntryError(`id must be a string of 1–${MAX_ID_LENGTH} characters`)
   }
-  // Stored in the entry's own key order, for people reading it; hashed in canonical form, taken
+  // Stored in the entry's own key order, for people reading it; hashed in canonical form. An
+  // entry of the known shape (plain objects, strings, finite numbers, nulls) reads back from its
+  // JSON as it is, so its canonical text is written from it directly. Anything else is hashed
   // from the stored JSON read back, exactly as verification will recompute it.
+  const known = knownEntryCanonical(entry)
   let body: string
   let stored: AuditEntry
   let canonical: string
   try {
     body = JSON.stringify(entry)
-    stored = JSON.parse(body) as AuditEntry
-    canonical = canonicalEntry(stored)
+    stored = known === null ? JSON.parse(body) as AuditEntry : entry
+    canonical = known ?? canonicalValue(stored)
   } catch (error) {
     throw new AuditInvalidEntryError(`not serialisable (${(error as Error).message})`)
   }
   // Rejects what JSON silently turned into null or dropped (NaN, Infinity, functions); no cycles by now.
-  const lossy = lossyJsonValue(entry)
+  const lossy = known === null ? lossyJsonValue(entry) : null
   if (lossy !== null) throw new AuditInvalidEntryError(`not serialisable (${lossy})`)
   const columns = columnsOf(stored)
   if (Number.isNaN(columns.timeMs)) throw new AuditInvalidEntryError(`time ${JSON.stringify(entry.time)} is not an ISO 8601 time with a zone`)

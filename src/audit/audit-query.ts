@@ -211,12 +211,21 @@ export function batchContextFromRows (rows: ReadonlyArray<Record<string, unknown
   }
 }
 
+const INSERT_COLUMNS = ['seq', 'entry_id', 'kind', 'final', 'entry_seq', 'project_id', 'video_id', 'actor_sub', 'outcome', 'time_ms', 'body', 'prev_hash', 'hash']
+const insertTexts = new WeakMap<SqlDialect, Map<string, string>>()
+
 export function insertRecordQuery (table: string, row: AuditRecordRow, dialect: SqlDialect): SqlQuery {
-  const values = [row.seq, row.entryId, row.kind, dialect.bool(row.final), row.entrySeq, row.projectId, row.videoId, row.actorSub, row.outcome, row.timeMs, row.body, row.prevHash, row.hash]
+  // One text per table and dialect, built once: a store's statement cache then finds it by the same string.
+  let texts = insertTexts.get(dialect)
+  if (texts === undefined) insertTexts.set(dialect, texts = new Map())
+  let text = texts.get(table)
+  if (text === undefined) {
+    text = `INSERT INTO ${table} (${INSERT_COLUMNS.join(', ')}) VALUES (${INSERT_COLUMNS.map((_, i) => dialect.param(i + 1)).join(', ')})`
+    texts.set(table, text)
+  }
   return {
-    text: `INSERT INTO ${table} (seq, entry_id, kind, final, entry_seq, project_id, video_id, actor_sub, outcome, time_ms, body, prev_hash, hash)
-      VALUES (${values.map((_, i) => dialect.param(i + 1)).join(', ')})`,
-    values
+    text,
+    values: [row.seq, row.entryId, row.kind, dialect.bool(row.final), row.entrySeq, row.projectId, row.videoId, row.actorSub, row.outcome, row.timeMs, row.body, row.prevHash, row.hash]
   }
 }
 
