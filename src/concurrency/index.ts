@@ -1,6 +1,6 @@
 /**
- * Abuse and concurrency controls, free of any web framework: idempotency records, in-flight
- * locks (each in memory or in Redis), the retry budget and the circuit breaker.
+ * The guards against a double cut, free of any web framework: idempotency records and
+ * in-flight locks, each in memory or in Redis.
  */
 import type { Redis } from 'ioredis'
 import type { IdempotencyStore, IdempotencyTimings } from './idempotency.ts'
@@ -17,8 +17,6 @@ export * from './idempotency.ts'
 export * from './idempotency-redis.ts'
 export * from './lock.ts'
 export * from './lock-redis.ts'
-export * from './retry-budget.ts'
-export * from './circuit-breaker.ts'
 
 export interface ConcurrencyStoresOptions {
   /** A connection from `createRedisConnection()`: both stores are then shared through Redis. Absent: in memory. */
@@ -33,8 +31,6 @@ export interface ConcurrencyStoresOptions {
 export interface ConcurrencyStores {
   idempotency: IdempotencyStore
   lock: InFlightLock
-  /** `redis` or `memory`, for logs and readiness. */
-  kind: 'redis' | 'memory'
 }
 
 /** The idempotency store and the in-flight lock, both in Redis when a connection is given, else both in memory. */
@@ -42,13 +38,11 @@ export function createConcurrencyStores (options: ConcurrencyStoresOptions = {})
   const { redis, prefix, idempotency = {}, lockLeaseMs } = options
   if (redis !== undefined) {
     return {
-      kind: 'redis',
       idempotency: new RedisIdempotencyStore({ redis, prefix, ...idempotency }),
       lock: new RedisInFlightLock({ redis, prefix, leaseMs: lockLeaseMs })
     }
   }
   return {
-    kind: 'memory',
     idempotency: new MemoryIdempotencyStore(idempotency),
     lock: new MemoryInFlightLock({ leaseMs: lockLeaseMs })
   }

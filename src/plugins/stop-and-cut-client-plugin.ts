@@ -1,8 +1,8 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config/load-config.ts'
-import { CircuitBreaker } from '../concurrency/circuit-breaker.ts'
-import { RetryBudget } from '../concurrency/retry-budget.ts'
+import { CircuitBreaker } from '../upstream/circuit-breaker.ts'
+import { RetryBudget } from '../upstream/retry-budget.ts'
 import { createStopAndCutClient, type StopAndCutClientDeps } from '../upstream/stop-and-cut-client.ts'
 
 declare module 'fastify' {

@@ -11,7 +11,6 @@ export const PROBLEM_TYPES = {
   forbidden: { status: 403, title: 'Not allowed', outcome: 'rejected' },
   not_found: { status: 404, title: 'No such resource', outcome: 'rejected' },
   upstream_not_found: { status: 404, title: 'The platform does not know this live video', outcome: 'rejected' },
-  method_not_allowed: { status: 405, title: 'Method not allowed', outcome: 'rejected' },
   conflict: { status: 409, title: 'A cut of this live video is already in flight', outcome: 'rejected' },
   idempotency_in_flight: { status: 409, title: 'A request with this Idempotency-Key is still in flight', outcome: 'rejected' },
   payload_too_large: { status: 413, title: 'The body is too large', outcome: 'rejected' },
