@@ -4,16 +4,9 @@ import { requestFingerprint } from '../../concurrency/fingerprint.ts'
 import type { IdempotencyStore, StoredResponse } from '../../concurrency/idempotency.ts'
 import { videoLockKey, type InFlightLock, type LockLease } from '../../concurrency/lock.ts'
 import { ProblemError } from '../../problems/problem-error.ts'
-import type { ProblemCode } from '../../problems/problem-types.ts'
+import { PROBLEM_TYPES, type ProblemCode } from '../../problems/problem-types.ts'
 import { cutPath } from './cut-path.ts'
 import type { CutState } from './cut-state.ts'
-
-/**
- * Answers whose replay is right for a retried key: the platform was called and answered (or
- * may have cut: 504). Anything else means nothing was attempted, so the key is released and a
- * retry with it tries again.
- */
-const REPLAYED_PROBLEMS: ReadonlySet<ProblemCode> = new Set(['upstream_not_found', 'upstream_rejected', 'upstream_error', 'upstream_timeout'])
 
 /** Redis (or a full memory table) failing is a 503: never a silently unguarded cut. */
 async function failClosed<T> (operation: () => Promise<T>): Promise<T> {
@@ -57,13 +50,13 @@ export function createCutGuards ({ idempotencyStore, videoLock }: { idempotencyS
     }
   }
 
-  /** Stores the final answer for replay, or releases the key when nothing was attempted. */
+  /** Stores the final answer for replay, or releases the key when nothing was attempted (the problem table says which). */
   async function settleIdempotencyKey (state: CutState, log: FastifyBaseLogger, answer: StoredResponse, problem: ProblemCode | null): Promise<void> {
     const claim = state.idempotencyClaim
     if (claim === null) return
     state.idempotencyClaim = null
     try {
-      if (problem === null || REPLAYED_PROBLEMS.has(problem)) {
+      if (problem === null || PROBLEM_TYPES[problem].replayed) {
         await idempotencyStore.complete(claim, answer)
       } else {
         await idempotencyStore.abandon(claim)
