@@ -29,8 +29,13 @@ import healthRoutes from './routes/ops/health-routes.ts'
 export interface BuildOptions {
   /** Where log lines go (default stdout); tests capture them here. */
   logDestination?: DestinationStream
-  /** Clock, sleep and randomness of the platform client, for tests that must not wait. */
-  upstreamDeps?: StopAndCutClientDeps
+  /**
+   * The one clock (ms) of the platform client's deadline, the circuit breaker, the retry budget
+   * and the in-memory idempotency store and video lock (default `Date.now`): tests move it instead of waiting.
+   */
+  now?: () => number
+  /** Sleep and randomness of the platform client's retries, for tests that must not wait. */
+  upstreamDeps?: Pick<StopAndCutClientDeps, 'sleep' | 'random'>
 }
 
 // A client's request id is kept when it is sane; otherwise one is generated.
@@ -110,9 +115,10 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   await app.register(metricsPlugin, { separatePort: config.metricsPort !== null })
   await app.register(authPlugin, { config })
   await app.register(auditStorePlugin, { url: config.auditStoreUrl })
-  await app.register(sharedStatePlugin, { config })
+  const now = options.now ?? Date.now
+  await app.register(sharedStatePlugin, { config, now })
   await app.register(rateLimitPlugin, { config })
-  await app.register(stopAndCutClientPlugin, { config, deps: options.upstreamDeps })
+  await app.register(stopAndCutClientPlugin, { config, now, deps: options.upstreamDeps })
   await app.register(cutAuditPlugin)
   await app.register(healthRoutes)
   await app.register(cutRoute, { config })

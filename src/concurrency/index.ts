@@ -26,6 +26,8 @@ export interface ConcurrencyStoresOptions {
   idempotency?: IdempotencyTimings
   /** Default lease of a video lock (ms). */
   lockLeaseMs?: number
+  /** Clock (ms) of the in-memory stores (Redis keeps its own time). Default `Date.now`. */
+  now?: () => number
 }
 
 export interface ConcurrencyStores {
@@ -35,7 +37,7 @@ export interface ConcurrencyStores {
 
 /** The idempotency store and the in-flight lock, both in Redis when a connection is given, else both in memory. */
 export function createConcurrencyStores (options: ConcurrencyStoresOptions = {}): ConcurrencyStores {
-  const { redis, prefix, idempotency = {}, lockLeaseMs } = options
+  const { redis, prefix, idempotency = {}, lockLeaseMs, now } = options
   if (redis !== undefined) {
     return {
       idempotency: new RedisIdempotencyStore({ redis, prefix, ...idempotency }),
@@ -43,7 +45,7 @@ export function createConcurrencyStores (options: ConcurrencyStoresOptions = {})
     }
   }
   return {
-    idempotency: new MemoryIdempotencyStore(idempotency),
-    lock: new MemoryInFlightLock({ leaseMs: lockLeaseMs })
+    idempotency: new MemoryIdempotencyStore({ ...idempotency, now }),
+    lock: new MemoryInFlightLock({ leaseMs: lockLeaseMs, now })
   }
 }
