@@ -44,7 +44,7 @@ const VERIFY_FETCH_SIZE = 1000
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
 
 /** Version 2 adds records of kind `resolution`, as in the SQLite store (see its MIGRATIONS). */
-function migrationsFor (schema: string): readonly string[] {
+export function migrationsFor (schema: string): readonly string[] {
   const s = `"${schema}"`
   return [`
     CREATE TABLE ${s}.audit_records (

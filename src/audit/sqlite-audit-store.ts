@@ -35,7 +35,7 @@ const STATEMENT_CACHE_SIZE = 128
  * entry, the last enforced by the database even when two resolutions race. Entry records keep
  * kind `entry` (the column's default), so trails written before read and verify unchanged.
  */
-const MIGRATIONS: readonly string[] = [`
+export const MIGRATIONS: readonly string[] = [`
   CREATE TABLE audit_records (
     seq INTEGER PRIMARY KEY CHECK (seq >= 1),
     entry_id TEXT NOT NULL,

@@ -1,11 +1,17 @@
-import t from 'tap'
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import pg from 'pg'
+import t, { type Test } from 'tap'
 import type { AuditEntry } from '../../src/audit/audit-entry.ts'
 import {
   type AuditRecordRow, canonicalEntry, canonicalRecord, GENESIS_HASH, prepareRecord, recordHash, verifyChain
 } from '../../src/audit/audit-chain.ts'
-import { insertRecordQuery, POSTGRES_DIALECT } from '../../src/audit/audit-query.ts'
 import { knownEntryCanonical } from '../../src/audit/canonical-entry.ts'
-import { BACKENDS, setUpTrail } from '../helpers/audit-fixtures.ts'
+import { openAuditStore } from '../../src/audit/open-audit-store.ts'
+import { migrationsFor as postgresMigrations } from '../../src/audit/postgres-audit-store.ts'
+import { MIGRATIONS as SQLITE_MIGRATIONS } from '../../src/audit/sqlite-audit-store.ts'
+import { type Backend, BACKENDS, PG_URL } from '../helpers/audit-fixtures.ts'
 
 /*
  * Golden vectors: every stored hash depends on the exact RFC 8785 text of its entry, so these
@@ -98,21 +104,52 @@ t.test('golden vectors: each entry\'s canonical text and each record\'s hash, ex
   }
 })
 
-t.test('golden vectors: a trail written before keeps verifying, in memory and in both stores', async (t) => {
+/** The records as schema version 1 (before resolutions) stored them: no kind column. */
+const V1_INSERT = (table: string): string => `INSERT INTO ${table} (seq, entry_id, final, entry_seq, project_id, video_id, actor_sub, outcome, time_ms, body, prev_hash, hash)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+const v1Values = (row: AuditRecordRow): unknown[] =>
+  [row.seq, row.entryId, row.final, row.entrySeq, row.projectId, row.videoId, row.actorSub, row.outcome, row.timeMs, row.body, row.prevHash, row.hash]
+
+/** A trail at schema version 1 holding the vectors' records, written straight into the database. */
+async function versionOneTrail (t: Test, backend: Backend): Promise<string> {
+  if (backend === 'sqlite') {
+    const file = join(t.testdir(), 'audit-v1.db')
+    const db = new DatabaseSync(file)
+    db.exec(SQLITE_MIGRATIONS[0] as string)
+    db.exec('PRAGMA user_version = 1')
+    const insert = db.prepare(V1_INSERT('audit_records').replace(/\$(\d+)/g, '?$1'))
+    for (const row of trailRows()) insert.run(...(v1Values(row).map((value) => typeof value === 'boolean' ? Number(value) : value) as never[]))
+    db.close()
+    return `sqlite:${file}`
+  }
+  const schema = `audit_test_v1_${process.pid}_${randomBytes(3).toString('hex')}`
+  const client = new pg.Client({ connectionString: PG_URL })
+  await client.connect()
+  t.teardown(async () => {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+    await client.end()
+  })
+  await client.query(`CREATE SCHEMA "${schema}"`)
+  await client.query(postgresMigrations(schema)[0] as string)
+  await client.query(`CREATE TABLE "${schema}".audit_schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`)
+  await client.query(`INSERT INTO "${schema}".audit_schema_migrations (version) VALUES (1)`)
+  for (const row of trailRows()) await client.query(V1_INSERT(`"${schema}".audit_records`), v1Values(row))
+  return `${PG_URL}?schema=${schema}`
+}
+
+t.test('golden vectors: a trail written before keeps verifying, in memory and in both stores after their migration', async (t) => {
   const rows = trailRows()
   const head = { seq: rows.length, hash: (VECTORS.at(-1) as Vector).hash }
   t.same(await verifyChain(rows), { ok: true, checked: rows.length, head })
   for (const backend of BACKENDS) {
     await t.test(backend, async (t) => {
-      const trail = await setUpTrail(t, backend)
-      await trail.raw.exec('BEGIN')
-      for (const row of rows) {
-        const { text, values } = insertRecordQuery(trail.raw.table, row, POSTGRES_DIALECT)
-        await trail.raw.exec(text, values)
-      }
-      await trail.raw.exec('COMMIT')
-      t.same(await trail.store.verify({ expectHead: head }), { ok: true, checked: rows.length, head })
-      t.same(await trail.store.getEntry('entry-odd', '*'), JSON.parse((VECTORS[2] as Vector).body), 'read back as stored')
+      const store = await openAuditStore(await versionOneTrail(t, backend))
+      t.teardown(() => store.close())
+      t.same(await store.verify({ expectHead: head }), { ok: true, checked: rows.length, head }, 'migrated, it verifies as it did')
+      t.same(await store.getEntry('entry-odd', '*'), JSON.parse((VECTORS[2] as Vector).body), 'read back as stored')
+      await store.append({ ...(JSON.parse((VECTORS[0] as Vector).body) as AuditEntry), id: 'entry-new', outcome: 'unknown' }, false)
+      await store.resolve('entry-new', { outcome: 'failed', note: 'no VOD', videoPublicId: null, by: 'carol', time: '2025-03-05T00:00:00.000Z' }, '*')
+      t.match(await store.verify({ expectHead: head }), { ok: true, checked: rows.length + 2 }, 'and goes on, resolutions included')
     })
   }
 })
