@@ -55,6 +55,7 @@ for (const backend of BACKENDS) {
     t.same(await list({ resolved: false }), ['entry-3'])
     t.same(await list({ resolved: false, outcome: 'unknown' }), [], 'no unknown outcome is left unresolved')
     t.same(await list({ resolved: true, projectId: 'proj-a', outcome: 'unknown' }), ['entry-2', 'entry-1'])
+    t.same(await list({ resolved: true, projectIds: ['proj-a', 'proj-x'] }), ['entry-2', 'entry-1'], 'a claim of several projects (a page per project, merged)')
     t.same((await collect(store.streamEntries({ projectIds: ['proj-a'], resolved: true }))).map((entry) => entry.resolution?.outcome), ['failed', 'succeeded'], 'streamed with them')
 
     // The call of entry 1 was still open after all: its final record is appended as ever.
