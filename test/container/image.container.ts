@@ -6,7 +6,7 @@ import { hsToken, TEST_AUDIENCE, TEST_ISSUER, TEST_JWT_SECRET } from '../helpers
 import { buildProjectImage, freePort, inspect, podman, runContainer, waitFor200 } from './podman.ts'
 
 // `npm run test:container`: the image built from the Dockerfile as it is (on a local stand-in
-// for its base image, see build-stand-in-base.sh) and run by podman on the host network, with
+// for its base image, see build-stand-in-images.sh) and run by podman on the host network, with
 // the platform simulator started from the same image.
 
 const IMAGE = `localhost/livecut-bff:test-${process.pid}`

@@ -7,18 +7,18 @@ import { request } from 'undici'
 /** Podman, set for this machine by the tests' own containers.conf (runc, ulimits within the hard limits). */
 export const CONTAINERS_CONF = fileURLToPath(new URL('containers.conf', import.meta.url))
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url))
-const STAND_IN_SCRIPT = fileURLToPath(new URL('build-stand-in-base.sh', import.meta.url))
+const STAND_IN_SCRIPT = fileURLToPath(new URL('build-stand-in-images.sh', import.meta.url))
 
 export interface CommandResult { code: number, stdout: string, stderr: string }
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
 /** Resolves with the exit code whatever it is (callers assert it); rejects only when the command cannot start. */
-function run (file: string, args: string[], env: Record<string, string> = {}): Promise<CommandResult> {
+export function run (file: string, args: string[], env: Record<string, string> = {}): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     execFile(file, args, { env: { ...process.env, CONTAINERS_CONF, ...env }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error !== null && typeof error.code !== 'number') {
-        reject(new Error(`${file} could not run (${String(error.code)}): install podman, runc and debootstrap (apt-get install podman runc debootstrap)`))
+        reject(new Error(`${file} could not run (${String(error.code)}): is it installed? (apt-get install podman runc debootstrap podman-compose)`))
         return
       }
       resolve({ code: error === null ? 0 : error.code as number, stdout, stderr })
@@ -31,12 +31,17 @@ export function podman (args: string[], env: Record<string, string> = {}): Promi
   return run('podman', args, env)
 }
 
+/** The local stand-ins for the images the Dockerfile and the compose file name (once per machine). */
+export function buildStandIns (): Promise<CommandResult> {
+  return run('bash', [STAND_IN_SCRIPT])
+}
+
 /**
  * The project's image from its Dockerfile as it is, on the local stand-in for its base image
  * (built once per machine). Docker format keeps the HEALTHCHECK, which OCI format drops.
  */
 export async function buildProjectImage (tag: string): Promise<CommandResult> {
-  const base = await run('bash', [STAND_IN_SCRIPT])
+  const base = await buildStandIns()
   if (base.code !== 0) return base
   const build = await podman(['build', '--format', 'docker', '--pull=never', '--network=host', '--tag', tag, PROJECT_ROOT])
   return { code: build.code, stdout: base.stdout + build.stdout, stderr: base.stderr + build.stderr }
@@ -72,7 +77,7 @@ export async function inspect (name: string, format: string): Promise<string> {
 
 /** Polls `url` until it answers 200; fails with the container's logs when it exits first or never answers. */
 export async function waitFor200 (url: string, container: string): Promise<void> {
-  for (let attempt = 0; attempt < 600; attempt++) {
+  for (let attempt = 0; attempt < 300; attempt++) {
     const status = await request(url).then(async (response) => {
       await response.body.dump()
       return response.statusCode
@@ -82,5 +87,5 @@ export async function waitFor200 (url: string, container: string): Promise<void>
     await sleep(100)
   }
   const logs = await podman(['logs', container])
-  throw new Error(`${url} never answered 200 from ${container}:\n${logs.stdout}${logs.stderr}`)
+  throw new Error(`${url} never answered 200 from ${container}; its last logs:\n${(logs.stdout + logs.stderr).slice(-3000)}`)
 }
