@@ -34,6 +34,7 @@ t.test('docker-compose.yml: the stack starts under podman-compose and a cut goes
   const standIns = await buildStandIns()
   t.equal(standIns.code, 0, 'the stand-in images are there', { output: standIns.stdout + standIns.stderr })
   if (standIns.code !== 0) return
+  t.comment(standIns.stdout.trim())
 
   const [servicePort, simulatorPort, postgresPort, redisPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()])
   const dir = tempDir(t)
