@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -23,6 +24,17 @@ const HOST_NETWORK_PODMAN = fileURLToPath(new URL('podman-host-network.sh', impo
 const ISSUER = 'https://idp.example.com/'
 const AUDIENCE = 'livecut-bff'
 const JWT_SECRET = 'compose-test-hs256-secret-of-more-than-32-bytes'
+/** A value for each secret file the compose file's header says to create. */
+const SECRET_VALUES: Record<string, string> = {
+  upstream_api_key: 'simulator-platform-key',
+  jwt_secret: JWT_SECRET,
+  audit_signing_key: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string
+}
+
+interface ComposeFile {
+  services: Record<string, { healthcheck?: { test: string[] } }>
+  secrets: Record<string, unknown>
+}
 
 function compose (args: string[], overrideFile: string) {
   return run('podman-compose', ['--podman-path', HOST_NETWORK_PODMAN, '--project-name', PROJECT,
@@ -38,11 +50,15 @@ t.test('docker-compose.yml: the stack starts under podman-compose and a cut goes
 
   const [servicePort, simulatorPort, postgresPort, redisPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()])
   const dir = tempDir(t)
-  const secret = (name: string, value: string): string => {
-    const path = join(dir, name)
+  const composeFile = parse(readFileSync(join(PROJECT_ROOT, 'docker-compose.yml'), 'utf8')) as ComposeFile
+  const secretFiles: Record<string, { file: string }> = {}
+  for (const name of Object.keys(composeFile.secrets)) {
+    const value = SECRET_VALUES[name]
+    if (value === undefined) throw new Error(`docker-compose.yml declares a secret this test has no value for: ${name}`)
+    const file = join(dir, name)
     // The service reads it as uid 1000, as the compose file's header says.
-    writeFileSync(path, value, { mode: 0o644 })
-    return path
+    writeFileSync(file, value, { mode: 0o644 })
+    secretFiles[name] = { file }
   }
   const loopback = ['platform-simulator', 'postgres', 'redis'].map((name) => `${name}:127.0.0.1`)
   const override = join(dir, 'host-network.yml')
@@ -64,10 +80,7 @@ t.test('docker-compose.yml: the stack starts under podman-compose and a cut goes
       postgres: { network_mode: 'host', environment: { PGPORT: String(postgresPort) }, command: ['postgres', '-c', 'listen_addresses=127.0.0.1'] },
       redis: { network_mode: 'host', command: ['redis-server', '--bind', '127.0.0.1', '--port', String(redisPort), '--save', '', '--appendonly', 'no'] }
     },
-    secrets: {
-      upstream_api_key: { file: secret('upstream_api_key', 'simulator-platform-key') },
-      jwt_secret: { file: secret('jwt_secret', JWT_SECRET) }
-    }
+    secrets: secretFiles
   // podman-compose reads YAML 1.1, where a bare `no` is false.
   }, { version: '1.1' }))
 
@@ -109,7 +122,6 @@ t.test('docker-compose.yml: the stack starts under podman-compose and a cut goes
   // podman-compose 1.0.3 re-quotes an exec-form healthcheck into a shell line that splits this
   // one's JavaScript (`podman healthcheck run` then says unhealthy): the compose file's own
   // command is run as Docker Compose runs it, in exec form.
-  const composeFile = parse(readFileSync(join(PROJECT_ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { healthcheck?: { test: string[] } }> }
   const [form, ...command] = composeFile.services['platform-simulator']?.healthcheck?.test ?? []
   t.equal(form, 'CMD', 'the simulator\'s healthcheck is in exec form')
   const simulatorHealth = await podman(['exec', `${PROJECT}_platform-simulator_1`, ...command])

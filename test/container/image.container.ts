@@ -1,7 +1,9 @@
+import { generateKeyPairSync } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import { request } from 'undici'
 import { openAuditStore } from '../../src/audit/open-audit-store.ts'
+import { EnvSchema } from '../../src/config/env-schema.ts'
 import { hsToken, TEST_AUDIENCE, TEST_ISSUER, TEST_JWT_SECRET } from '../helpers/tokens.ts'
 import { buildProjectImage, freePort, inspect, podman, runContainer, waitFor200 } from './podman.ts'
 
@@ -11,6 +13,10 @@ import { buildProjectImage, freePort, inspect, podman, runContainer, waitFor200 
 
 const IMAGE = `localhost/livecut-bff:test-${process.pid}`
 const SIMULATOR_KEY = 'container-test-platform-key'
+const AUDIT_SIGNING_KEY_PEM = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string
+/** Production refuses to start without these (SPEC: set-up); the signing key once the service reads it. */
+const REQUIRED_IN_PRODUCTION = ['UPSTREAM_BASE_URL', 'UPSTREAM_API_KEY', 'JWT_SECRET', 'JWT_ISSUER', 'JWT_AUDIENCE',
+  ...('AUDIT_SIGNING_KEY' in EnvSchema.properties ? ['AUDIT_SIGNING_KEY'] : [])]
 
 /** What production needs (SPEC: set-up), on loopback ports of its own. */
 function productionEnv (port: number, simulatorUrl: string): Record<string, string> {
@@ -21,7 +27,8 @@ function productionEnv (port: number, simulatorUrl: string): Record<string, stri
     UPSTREAM_API_KEY: SIMULATOR_KEY,
     JWT_SECRET: TEST_JWT_SECRET,
     JWT_ISSUER: TEST_ISSUER,
-    JWT_AUDIENCE: TEST_AUDIENCE
+    JWT_AUDIENCE: TEST_AUDIENCE,
+    AUDIT_SIGNING_KEY: AUDIT_SIGNING_KEY_PEM
   }
 }
 
@@ -85,7 +92,7 @@ t.test('the image built from the Dockerfile as it is', async (t) => {
   t.test('production start without settings exits non-zero naming every missing one', async (t) => {
     const result = await podman(['run', '--rm', '--network=host', IMAGE])
     t.not(result.code, 0, 'exits non-zero')
-    for (const name of ['UPSTREAM_BASE_URL', 'UPSTREAM_API_KEY', 'JWT_SECRET', 'JWT_ISSUER', 'JWT_AUDIENCE']) {
+    for (const name of REQUIRED_IN_PRODUCTION) {
       t.match(result.stderr, name, `names ${name}`)
     }
   })
