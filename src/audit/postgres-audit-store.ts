@@ -49,8 +49,8 @@ export const DEFAULT_POOL_SIZE = 4
 export const DEFAULT_CONNECTION_TIMEOUT_MS = 5000
 /** Client side, every query: a server that stopped answering (a partition) fails the query, and its connection is dropped. */
 export const DEFAULT_QUERY_TIMEOUT_MS = 5000
-/** Server side, every statement (the append lock's wait included), so the server gives up before the client does. */
-export const DEFAULT_STATEMENT_TIMEOUT_MS = 4000
+/** Server side, every statement (the append lock's wait included): the server gives up before the append's deadline. */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 2000
 /**
  * Server side: a session idle inside a transaction this long is ended. After a partition the
  * server may never hear that the client went away; this frees the append lock its transaction held.
@@ -58,6 +58,8 @@ export const DEFAULT_STATEMENT_TIMEOUT_MS = 4000
 export const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000
 /** TCP keep-alive on every connection, so an idle one whose peer vanished is found out. */
 export const DEFAULT_KEEPALIVE_DELAY_MS = 10_000
+/** A migration may rewrite a large table: its statements have this long instead. */
+const MIGRATION_QUERY_TIMEOUT_MS = 30 * 60_000
 const VERIFY_FETCH_SIZE = 1000
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
 
@@ -191,13 +193,14 @@ export class PostgresAuditStore implements ChainedAuditStore {
 
   /** Serialised across instances by an advisory lock, so simultaneous start-ups migrate once. */
   async #migrate (migrations: readonly string[]): Promise<void> {
-    await this.#transaction(`BEGIN; SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_CLASS}, hashtext('${this.schema}'))`, async (client) => {
+    await this.#transaction(`BEGIN; SET LOCAL statement_timeout = ${MIGRATION_QUERY_TIMEOUT_MS}; SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_CLASS}, hashtext('${this.schema}'))`, async (client) => {
       await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`)
       await client.query(`CREATE TABLE IF NOT EXISTS "${this.schema}".audit_schema_migrations (
         version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`)
       const version = await this.#schemaVersion(client)
       for (let next = version + 1; next <= migrations.length; next++) {
-        await client.query(migrations[next - 1] as string)
+        // pg reads query_timeout from a query's config too; @types/pg does not list it there.
+        await client.query({ text: migrations[next - 1] as string, query_timeout: MIGRATION_QUERY_TIMEOUT_MS } as pg.QueryConfig)
         await client.query(`INSERT INTO "${this.schema}".audit_schema_migrations (version) VALUES ($1)`, [next])
       }
     })
@@ -211,6 +214,11 @@ export class PostgresAuditStore implements ChainedAuditStore {
    */
   async #transaction<T> (begin: string, work: (client: pg.PoolClient) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const client = await this.#pool.connect()
+    if (signal?.aborted === true) {
+      // Abandoned while waiting for the connection: its callers were told it failed; write nothing.
+      client.release()
+      throw signal.reason
+    }
     let broken: Error | undefined
     const onError = (error: Error): void => { broken ??= error }
     const abandon = (): void => {
