@@ -43,6 +43,19 @@ async function connect (relay: FaultRelay) {
   return { socket, waitFor, received: () => received, error: () => error, closed: () => closed }
 }
 
+/** A client whose first round trip through the relay is done. */
+async function connectAndEcho (relay: FaultRelay, text: string) {
+  const client = await connect(relay)
+  client.socket.write(text)
+  await client.waitFor(text)
+  return client
+}
+
+/** Polls `check` for up to a second. */
+async function until (check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await sleep(5)
+}
+
 t.test('forwards both ways, in order', async (t) => {
   const { relay, accepted } = await startEcho(t)
   const client = await connect(relay)
@@ -75,26 +88,21 @@ t.test('setDelay: each chunk waits at least the delay each way, and a later chun
 
 t.test('cutAll: both sides are reset; new connections are relayed again', async (t) => {
   const { relay, open } = await startEcho(t)
-  const client = await connect(relay)
-  client.socket.write('x')
-  await client.waitFor('x')
+  const client = await connectAndEcho(relay, 'x')
   relay.cutAll()
-  for (let i = 0; i < 200 && !client.closed(); i++) await sleep(5)
+  await until(() => client.closed())
   t.ok(client.closed(), 'the client saw its connection end')
   t.equal(client.error()?.code, 'ECONNRESET', 'by a reset')
-  for (let i = 0; i < 200 && open() > 0; i++) await sleep(5)
+  await until(() => open() === 0)
   t.equal(open(), 0, 'the server side was closed too')
-  const again = await connect(relay)
-  again.socket.write('y')
-  await again.waitFor('y')
+  const again = await connectAndEcho(relay, 'y')
+  t.equal(again.received(), 'y', 'a new connection is relayed')
   again.socket.destroy()
 })
 
 t.test('partition: silence both ways, no reset; new connections accepted but not connected; heal delivers what was held', async (t) => {
   const { relay, accepted } = await startEcho(t)
-  const client = await connect(relay)
-  client.socket.write('before,')
-  await client.waitFor('before,')
+  const client = await connectAndEcho(relay, 'before,')
   relay.partition()
   client.socket.write('during,')
   const late = await connect(relay)
@@ -117,14 +125,12 @@ t.test('partition: silence both ways, no reset; new connections accepted but not
 
 t.test('partition: a client that goes away meanwhile is seen by the server only at heal', async (t) => {
   const { relay, open } = await startEcho(t)
-  const client = await connect(relay)
-  client.socket.write('x')
-  await client.waitFor('x')
+  const client = await connectAndEcho(relay, 'x')
   relay.partition()
   client.socket.destroy()
   await sleep(100)
   t.equal(open(), 1, 'the server still holds the connection')
   relay.heal()
-  for (let i = 0; i < 200 && open() > 0; i++) await sleep(5)
+  await until(() => open() === 0)
   t.equal(open(), 0, 'closed once the partition healed')
 })
