@@ -35,6 +35,10 @@ export const AuditStoreOpenError = createError<'AUDIT_STORE_OPEN', 500, Detail>(
 export const AuditStoreNotWritableError = createError<'AUDIT_STORE_NOT_WRITABLE', 503, Detail>(
   'AUDIT_STORE_NOT_WRITABLE', 'audit store cannot take writes: %s', 503)
 
+/** The store did not answer a read (unreachable, timed out, connection lost). */
+export const AuditStoreUnavailableError = createError<'AUDIT_STORE_UNAVAILABLE', 503, Detail>(
+  'AUDIT_STORE_UNAVAILABLE', 'audit store unavailable: %s', 503)
+
 /** A resolution names an entry that does not exist or lies outside the caller's projects. */
 export const AuditEntryNotFoundError = createError<'AUDIT_ENTRY_NOT_FOUND', 404, Detail>(
   'AUDIT_ENTRY_NOT_FOUND', 'audit entry not found: %s', 404)
