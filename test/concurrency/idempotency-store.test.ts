@@ -16,7 +16,6 @@ type Test = Parameters<Parameters<typeof t.test>[0]>[0]
 
 const RUN_PREFIX = runKeyPrefix(t)
 
-
 interface Harness {
   /** A store with these timings; every store made by one harness shares state. */
   make: (timings?: { ttlMs?: number, leaseMs?: number }) => IdempotencyStore
@@ -176,7 +175,7 @@ t.test('memory store', async (t) => {
   })
 
   t.test('bounded: expired records go first, then the oldest final ones; never in-flight ones', async (t) => {
-    let clock = 0
+    const clock = 0
     const s = new MemoryIdempotencyStore({ maxEntries: 3, leaseMs: 1000, ttlMs: 10_000, now: () => clock })
     const a = await s.begin({ subject: 's', key: 'a' }, 'f')
     const b = await s.begin({ subject: 's', key: 'b' }, 'f')
