@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DestinationStream } from 'pino'
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import secureJson from 'secure-json-parse'
 import type { Config } from './config/load-config.ts'
 import { createLogger } from './logging/create-logger.ts'
@@ -23,12 +24,16 @@ import cutRoute from './routes/cut/cut-route.ts'
 import { recordRejection } from './routes/cut/cut-audit.ts'
 import auditRoutes from './routes/audit/audit-routes.ts'
 import healthRoutes from './routes/ops/health-routes.ts'
+import { createTracing } from './tracing/create-tracing.ts'
+import tracingPlugin from './tracing/tracing-plugin.ts'
 
 export interface BuildOptions {
   /** Where log lines go (default stdout); tests capture them here. */
   logDestination?: DestinationStream
   /** Clock, sleep and randomness of the platform client, for tests that must not wait. */
   upstreamDeps?: StopAndCutClientDeps
+  /** Where spans go: OTLP in the server (src/tracing/otlp-span-processor.ts), memory in tests; none records nothing. */
+  spanProcessor?: SpanProcessor
 }
 
 const CUT_PATH = /^\/v1\/projects\/[^/]+\/live-videos\/[^/]+\/cut\/?(\?|$)/
@@ -107,6 +112,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   })
   app.setNotFoundHandler(sendNotFound)
 
+  // First: its server span and trace context must wrap every route registered after it.
+  await app.register(tracingPlugin, { tracing: createTracing(config.tracing, options.spanProcessor) })
   await app.register(openApiPlugin, { docsEnabled: config.docsEnabled })
   await app.register(metricsPlugin, { separatePort: config.metricsPort !== null })
   await app.register(authPlugin, { config })

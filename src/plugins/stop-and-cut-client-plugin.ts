@@ -23,7 +23,7 @@ async function stopAndCutClientPlugin (fastify: FastifyInstance, { config, deps 
     }
   })
   const retryBudget = new RetryBudget({ ratio: config.protection.retryBudgetRatio })
-  const client = createStopAndCutClient(config.upstream, { breaker, retryBudget, ...deps })
+  const client = createStopAndCutClient(config.upstream, { breaker, retryBudget, tracer: fastify.tracer, ...deps })
   fastify.decorate('stopAndCutClient', client)
   fastify.decorate('circuitBreaker', breaker)
   fastify.addHook('onClose', async () => { await client.close() })

@@ -7,6 +7,7 @@ import { PROBLEM_TYPES } from '../../problems/problem-types.ts'
 import { prepareProblemReply } from '../../problems/send-problem.ts'
 import { clientIdOf } from '../../auth/token-claims.ts'
 import type { StopAndCutOutcome } from '../../upstream/stop-and-cut.ts'
+import { traceAuditWrite } from '../../tracing/audit-write-span.ts'
 
 // Client-supplied strings are stored bounded, so a caller cannot bloat the trail.
 const MAX_USER_AGENT = 512
@@ -83,7 +84,7 @@ function entryOf (request: FastifyRequest, state: CutAuditState, outcome: AuditO
 /** Records the intent before the platform is called; if this throws, the platform must not be called. */
 export async function recordIntent (fastify: FastifyInstance, request: FastifyRequest, state: CutAuditState): Promise<void> {
   const entry = entryOf(request, state, 'unknown', null, null)
-  await timedAuditWrite(fastify.metrics, 'intent', async () => { await fastify.auditStore.append(entry, false) })
+  await traceAuditWrite(fastify.tracer, request, 'intent', entry, () => timedAuditWrite(fastify.metrics, 'intent', async () => { await fastify.auditStore.append(entry, false) }))
   state.intentRecorded = true
 }
 
@@ -96,7 +97,7 @@ export async function recordFinal (fastify: FastifyInstance, request: FastifyReq
   if (state.finalRecorded) return true
   const entry = entryOf(request, state, outcome, reply.statusCode, reason)
   try {
-    await timedAuditWrite(fastify.metrics, 'final', async () => { await fastify.auditStore.append(entry, true) })
+    await traceAuditWrite(fastify.tracer, request, 'result', entry, () => timedAuditWrite(fastify.metrics, 'final', async () => { await fastify.auditStore.append(entry, true) }))
     state.finalRecorded = true
     return true
   } catch (error) {

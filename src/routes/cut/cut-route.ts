@@ -11,6 +11,7 @@ import { recordFinal, recordIntent, recordRejection, startCutAudit } from './cut
 import { claimIdempotencyKey, lockVideo, settleIdempotencyKey, unlockVideo } from './cut-guards.ts'
 import { normaliseCut } from './normalise-cut.ts'
 import { problemForUpstream } from './upstream-problem.ts'
+import { withRequestTrace } from '../../tracing/request-trace.ts'
 
 export const CUT_BODY_LIMIT = 4096
 export const CUT_SCOPE = 'live:cut'
@@ -95,7 +96,8 @@ const cutRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (fastify, 
         throw new ProblemError('audit_unavailable', 'The audit trail cannot record requests right now, so the platform was not called.', { retryAfterSeconds: 5 })
       }
 
-      const outcome = await stopAndCutClient.stopAndCut({ projectId, videoId, requestId: request.id, body: upstreamBody })
+      // In the request's trace: each platform attempt is a child span and carries its traceparent.
+      const outcome = await withRequestTrace(request, () => stopAndCutClient.stopAndCut({ projectId, videoId, requestId: request.id, body: upstreamBody }))
       observeUpstream(fastify.metrics, outcome)
       const { result, ...upstream } = outcome
       state.upstream = upstream
