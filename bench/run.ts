@@ -719,15 +719,16 @@ async function main (): Promise<void> {
         result.peakRssMiB = peakRssMiB(server.process.pid)
         if (server.trail !== null) result.auditedSucceeded = await server.trail.countSucceeded()
       }
-      if (ctx.otlpSink !== null) {
-        const { exports, bytes } = await ctx.otlpSink.ask('received', {}) as unknown as { exports: number, bytes: number }
-        log(`\nOTLP sink: ${exports} exports, ${(bytes / 1024 / 1024).toFixed(1)} MiB of spans from livecut-sqlite-traced`)
-      }
     }
   } finally {
     for (const [name, server] of servers) if (name !== 'direct') await server.process.stop()
     await simulator.stop()
-    await ctx.otlpSink?.stop()
+    if (ctx.otlpSink !== null) {
+      // After the servers stopped: closing, the traced one flushed what its batches still held.
+      const { exports, bytes } = await ctx.otlpSink.ask('received', {}) as unknown as { exports: number, bytes: number }
+      log(`\nOTLP sink: ${exports} exports, ${(bytes / 1024 / 1024).toFixed(1)} MiB of spans from livecut-sqlite-traced`)
+      await ctx.otlpSink.stop()
+    }
   }
 
   // Profiles are written when the servers exit.
