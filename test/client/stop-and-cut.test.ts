@@ -1,5 +1,6 @@
 import t from 'tap'
 import { createLivecutClient, LivecutDeadlineError, LivecutProblemError, type CutBody, type RetryEvent } from '@livecut/client'
+import { eventually } from '../controls/support.ts'
 import { startAnswerDroppingRelay } from '../helpers/answer-dropping-relay.ts'
 import { startScriptedPlatform } from '../helpers/scripted-platform.ts'
 import { startService, type ServiceUnderTest } from '../helpers/service.ts'
@@ -141,23 +142,26 @@ t.test('other problems are typed too: 403 on the review API, a proxy\'s HTML pag
 })
 
 t.test('the deadline: no wait runs past it, and the last answer is thrown', async (t) => {
-  const service = await listening(t, { env: { UPSTREAM_MAX_ATTEMPTS: '1' }, simulator: { script: [{ kind: '503', retryAfter: 1 }] } })
+  // Retry-After 5 s against a 3 s deadline: the first attempt has seconds to be answered.
+  const service = await listening(t, { env: { UPSTREAM_MAX_ATTEMPTS: '1' }, simulator: { script: [{ kind: '503', retryAfter: 5 }] } })
   const client = createLivecutClient({ baseUrl: service.origin, token, retry })
   const retries: RetryEvent[] = []
-  const error = await rejectionOf(client.stopAndCut('proj-1', 'live-5', {}, { deadlineMs: 500, onRetry: (event) => retries.push(event) })) as LivecutProblemError
+  const error = await rejectionOf(client.stopAndCut('proj-1', 'live-5', {}, { deadlineMs: 3000, onRetry: (event) => retries.push(event) })) as LivecutProblemError
   t.ok(error instanceof LivecutProblemError, 'the 503 itself')
   t.equal(error.status, 503)
-  t.equal(retries.length, 0, 'the 1 s Retry-After would end past the 500 ms deadline: no wait, no retry')
+  t.equal(retries.length, 0, 'the 5 s Retry-After would end past the deadline: no wait, no retry')
   t.equal(service.simulator.app.simulator.calls().length, 1)
 })
 
 t.test('the deadline during an attempt: outcome unknown, and a later call with the same key gets the cut\'s answer', async (t) => {
-  const service = await listening(t, { simulator: { script: [{ kind: 'delay', ms: 1500 }] } })
+  const service = await listening(t, { simulator: { script: [{ kind: 'delay', ms: 2500 }] } })
   const client = createLivecutClient({ baseUrl: service.origin, token, retry })
-  const error = await rejectionOf(client.stopAndCut('proj-1', 'live-6', {}, { deadlineMs: 200 })) as LivecutDeadlineError
+  const error = await rejectionOf(client.stopAndCut('proj-1', 'live-6', {}, { deadlineMs: 500 })) as LivecutDeadlineError
   t.ok(error instanceof LivecutDeadlineError)
   t.equal(error.attempts, 1)
   t.match(error.idempotencyKey, /^[0-9a-f-]{36}$/)
+  // The abandoned request goes on at the service: it is at the platform before the next call.
+  await eventually('the first request reached the platform', () => service.simulator.app.simulator.calls().length === 1)
 
   // The first request is still at the platform: the service answers 409 idempotency_in_flight
   // until it ends, which the client waits out, then the first answer is replayed.
