@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createLivecutClient, LivecutDeadlineError, LivecutProblemError, type CutBody, type RetryEvent } from '@livecut/client'
 import { eventually } from '../controls/support.ts'
-import { startAnswerDroppingRelay } from '../helpers/answer-dropping-relay.ts'
+import { FaultRelay } from '../helpers/fault-relay.ts'
 import { startScriptedPlatform } from '../helpers/scripted-platform.ts'
 import { startService, type ServiceUnderTest } from '../helpers/service.ts'
 import { hsToken } from '../helpers/tokens.ts'
@@ -79,15 +79,16 @@ t.test('each logical cut has its own key; a key the caller gives is used', async
 
 t.test('an answer lost on the way back: the retry with the same key is replayed, the platform is not called again', async (t) => {
   const service = await listening(t)
-  const relay = await startAnswerDroppingRelay(service.origin, 1)
+  const relay = await FaultRelay.start({ host: '127.0.0.1', port: Number(new URL(service.origin).port) })
   t.teardown(() => relay.close())
+  relay.loseAnswers(1)
   const auditor = createLivecutClient({ baseUrl: service.origin, token })
-  const client = createLivecutClient({ baseUrl: relay.url, token, retry })
+  const client = createLivecutClient({ baseUrl: relay.relayUrl(service.origin), token, retry })
   const retries: RetryEvent[] = []
 
   const result = await client.stopAndCut('proj-1', 'live-2', { startTime: '2024-01-01T12:00:00Z', endTime: '2024-01-01T12:15:00Z' }, { onRetry: (event) => retries.push(event) })
 
-  t.equal(relay.dropped(), 1, 'the first answer never reached the client')
+  t.equal(relay.answersLost, 1, 'the first answer never reached the client')
   t.equal(retries.length, 1)
   t.ok(retries[0]?.error instanceof TypeError, 'the client saw a network failure')
   t.equal(service.simulator.app.simulator.calls().length, 1, 'the platform was called once')
