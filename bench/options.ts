@@ -6,9 +6,9 @@ import { parseArgs } from 'node:util'
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url))
 
-const TARGETS = ['direct', 'bare', 'livecut-sqlite', 'livecut-postgres', 'livecut-sqlite-seeded', 'livecut-postgres-seeded'] as const
+const TARGETS = ['direct', 'bare', 'livecut-sqlite', 'livecut-sqlite-traced', 'livecut-postgres', 'livecut-sqlite-seeded', 'livecut-postgres-seeded'] as const
 export type TargetName = typeof TARGETS[number]
-const ALIASES: Record<string, TargetName> = { sqlite: 'livecut-sqlite', postgres: 'livecut-postgres', 'sqlite-seeded': 'livecut-sqlite-seeded', 'postgres-seeded': 'livecut-postgres-seeded' }
+const ALIASES: Record<string, TargetName> = { sqlite: 'livecut-sqlite', 'sqlite-traced': 'livecut-sqlite-traced', postgres: 'livecut-postgres', 'sqlite-seeded': 'livecut-sqlite-seeded', 'postgres-seeded': 'livecut-postgres-seeded' }
 
 const HELP = `npm run bench -- [options]
 
@@ -20,8 +20,10 @@ const HELP = `npm run bench -- [options]
   --connections N     concurrent connections (default 50)
   --rate R|auto|off   also load every target at R requests/s to compare latency at the same load
                       (default auto: half the slowest livecut-bff's saturated rate)
-  --only LIST         targets, comma-separated: direct, bare, sqlite, postgres, sqlite-seeded, postgres-seeded
+  --only LIST         targets, comma-separated: direct, bare, sqlite, sqlite-traced, postgres, sqlite-seeded, postgres-seeded
                       (default: direct,bare,sqlite,postgres; --growth adds sqlite-seeded)
+  --tracing           add sqlite-traced: livecut-bff on SQLite recording every span and exporting it over
+                      OTLP/HTTP to a local sink (the other targets record none), compared with sqlite
   --growth            add livecut-bff on a trail of --entries seeded entries, and time review-API queries on it
   --growth-postgres   the same on PostgreSQL (adds postgres-seeded)
   --entries N         entries in the seeded trail (default 1000000)
@@ -71,6 +73,7 @@ export function parseOptions (argv: string[]): Options {
       rate: { type: 'string', default: 'auto' },
       only: { type: 'string' },
       growth: { type: 'boolean', default: false },
+      tracing: { type: 'boolean', default: false },
       'growth-postgres': { type: 'boolean', default: false },
       entries: { type: 'string', default: '1000000' },
       queries: { type: 'string', default: '500' },
@@ -103,7 +106,7 @@ export function parseOptions (argv: string[]): Options {
       if (!(TARGETS as readonly string[]).includes(target)) throw new Error(`--only: unknown target ${name} (known: ${TARGETS.join(', ')})`)
       return target as TargetName
     })
-    : ['direct', 'bare', 'livecut-sqlite', 'livecut-postgres', ...growthTargets] as TargetName[]
+    : ['direct', 'bare', 'livecut-sqlite', ...(values.tracing ? ['livecut-sqlite-traced' as const] : []), 'livecut-postgres', ...growthTargets] as TargetName[]
   const rate = values.rate === 'auto' || values.rate === 'off' ? values.rate : positive('rate', values.rate)
   if (values.pin !== 'on' && values.pin !== 'off') throw new Error('--pin must be on or off')
   return {

@@ -44,7 +44,8 @@ export function ratiosOf (results: TargetResult[]): Ratios {
   const rounds = (name: TargetName): PhaseResult[] => results.find((r) => r.name === name)?.saturatedRounds ?? []
   const ratios: Ratios = {}
   for (const livecut of results.filter((r) => r.name.startsWith('livecut'))) {
-    for (const reference of ['bare', 'direct'] as const) {
+    // The traced target is compared with the same target untraced too: what tracing costs.
+    for (const reference of livecut.name === 'livecut-sqlite-traced' ? ['bare', 'direct', 'livecut-sqlite'] as const : ['bare', 'direct'] as const) {
       const other = rounds(reference)
       const each = rounds(livecut.name).flatMap((run, i) => {
         const base = other[i]?.requestsPerSecond ?? 0

@@ -58,6 +58,12 @@ async function main (): Promise<void> {
   } finally {
     for (const [name, server] of servers) if (name !== 'direct') await server.process.stop()
     await ctx.simulator.stop()
+    if (ctx.otlpSink !== null) {
+      // After the servers stopped: closing, the traced one flushed what its batches still held.
+      const { exports, bytes } = await ctx.otlpSink.ask('received', {}) as unknown as { exports: number, bytes: number }
+      log(`\nOTLP sink: ${exports} exports, ${(bytes / 1024 / 1024).toFixed(1)} MiB of spans from livecut-sqlite-traced`)
+      await ctx.otlpSink.stop()
+    }
   }
   keepProfiles(results, new Map([...servers].map(([name, server]) => [name, server.profileDir])), options.out, stamp)
 

@@ -28,6 +28,8 @@ export interface Context {
   cutToken: string
   auditToken: string
   simulator: ServerProcess
+  /** The OTLP collector the traced target exports to; started only for it. */
+  otlpSink: ServerProcess | null
   pgSchemas: string[]
   log: (line: string) => void
 }
@@ -73,9 +75,9 @@ export interface TrailPlace {
 
 async function prepareTrail (ctx: Context, target: TargetName): Promise<TrailPlace> {
   const { options } = ctx
-  if (target === 'livecut-sqlite' || target === 'livecut-sqlite-seeded') {
+  if (target === 'livecut-sqlite' || target === 'livecut-sqlite-traced' || target === 'livecut-sqlite-seeded') {
     const file = join(ctx.runDir, `${target}.db`)
-    let description = 'SQLite, empty'
+    let description = target === 'livecut-sqlite-traced' ? 'SQLite, empty, every span exported over OTLP/HTTP to a local sink' : 'SQLite, empty'
     if (target === 'livecut-sqlite-seeded') {
       const seeded = await seededSqlite(ctx)
       ctx.log(`  copying the seeded trail (${options.entries.toLocaleString('en')} entries) for this run…`)
@@ -193,6 +195,7 @@ export async function startTarget (ctx: Context, target: TargetName): Promise<Se
       JWT_ISSUER: ISSUER,
       JWT_AUDIENCE: AUDIENCE,
       AUDIT_STORE_URL: trail.url,
+      ...(target === 'livecut-sqlite-traced' && ctx.otlpSink !== null ? { OTEL_EXPORTER_OTLP_ENDPOINT: ctx.otlpSink.url } : {}),
       // Protections out of the way: every request must reach the platform.
       RATE_LIMIT_CUT_MAX: '1000000000',
       RATE_LIMIT_IP_MAX: '1000000000',
@@ -226,7 +229,7 @@ export async function trailHeadSeq (trail: TrailPlace): Promise<number> {
   return Number(row?.head ?? 0)
 }
 
-/** Fresh keys and tokens for this run, and the platform simulator started. */
+/** Fresh keys and tokens for this run; the platform simulator started (and the OTLP sink, for the traced target). */
 export async function createContext (options: Options, runDir: string, runTag: string, log: (line: string) => void): Promise<Context> {
   const platformKey = `bench-platform-${randomBytes(12).toString('hex')}`
   const jwtSecret = randomBytes(32).toString('base64url')
@@ -242,6 +245,9 @@ export async function createContext (options: Options, runDir: string, runTag: s
     cutToken: signToken(jwtSecret, { sub: 'bench-user', azp: 'bench-client', scope: 'live:cut', projects: [PROJECT] }),
     auditToken: signToken(jwtSecret, { sub: 'bench-auditor', azp: 'bench-client', scope: 'audit:read', projects: '*' }),
     simulator,
+    otlpSink: options.targets.includes('livecut-sqlite-traced')
+      ? await startServerProcess('OTLP sink', join(BENCH_DIR, 'otlp-sink.ts'), { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } })
+      : null,
     pgSchemas: [],
     log
   }
