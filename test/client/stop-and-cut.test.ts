@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { createLivecutClient, LivecutDeadlineError, LivecutProblemError, type CutBody, type ResolutionBody, type RetryEvent } from '@livecut/client'
 import { eventually } from '../controls/support.ts'
 import { FaultRelay } from '../helpers/fault-relay.ts'
@@ -194,7 +194,7 @@ t.test('abort: before the first attempt, and during a wait', async (t) => {
 })
 
 /** A cut whose platform never answers: the service gives up after its timeout, and the entry reads `unknown`. */
-async function unknownOutcome (t: Parameters<typeof startService>[0]) {
+async function unknownOutcome (t: Test) {
   const service = await listening(t, { env: { UPSTREAM_TIMEOUT_MS: '200', UPSTREAM_MAX_ATTEMPTS: '1' }, simulator: { script: [{ kind: 'hang' }] } })
   const timedOut = await rejectionOf(createLivecutClient({ baseUrl: service.origin, token, retry }).stopAndCut('proj-1', 'live-8', {})) as LivecutProblemError
   t.equal(timedOut.code, 'upstream_timeout', 'the cut timed out')
