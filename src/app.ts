@@ -113,15 +113,15 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
 
   await app.register(openApiPlugin, { docsEnabled: config.docsEnabled })
   await app.register(metricsPlugin, { separatePort: config.metricsPort !== null })
-  await app.register(authPlugin, { config })
+  await app.register(authPlugin, { jwt: config.jwt })
   await app.register(auditStorePlugin, { url: config.auditStoreUrl })
   const now = options.now ?? Date.now
-  await app.register(sharedStatePlugin, { config, now })
-  await app.register(rateLimitPlugin, { config })
-  await app.register(stopAndCutClientPlugin, { config, now, deps: options.upstreamDeps })
+  await app.register(sharedStatePlugin, { redisUrl: config.redisUrl, upstreamDeadlineMs: config.upstream.deadlineMs, now })
+  await app.register(rateLimitPlugin, config.rateLimit)
+  await app.register(stopAndCutClientPlugin, { upstream: config.upstream, protection: config.protection, now, deps: options.upstreamDeps })
   await app.register(cutAuditPlugin)
   await app.register(healthRoutes)
-  await app.register(cutRoute, { config })
+  await app.register(cutRoute, { visibility: config.visibility })
   await app.register(auditRoutes)
   return app
 }
