@@ -42,10 +42,10 @@ async function stopAndCutClientPlugin (fastify: FastifyInstance, { upstream, pro
     collect () { gauge.set(CIRCUIT_STATES[breaker.state]) }
   })
   const retryBudget = new RetryBudget({ ratio: protection.retryBudgetRatio, now })
-  const client = createStopAndCutClient(upstream, { ...deps, now, breaker, retryBudget })
+  const client = createStopAndCutClient(upstream, { ...deps, now, breaker, retryBudget, tracer: fastify.tracer })
   fastify.decorate('stopAndCutClient', client)
   fastify.decorate('circuitBreaker', breaker)
   fastify.addHook('onClose', async () => { await client.close() })
 }
 
-export default fp(stopAndCutClientPlugin, { name: 'stop-and-cut-client', fastify: '5.x', dependencies: ['metrics'] })
+export default fp(stopAndCutClientPlugin, { name: 'stop-and-cut-client', fastify: '5.x', dependencies: ['metrics', 'tracing'] })
