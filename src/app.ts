@@ -11,6 +11,7 @@ import { sendNotFound, sendProblem } from './problems/send-problem.ts'
 import { toProblem } from './problems/to-problem.ts'
 import { ProblemSchema } from './schemas/common.ts'
 import { AuditEntrySchema } from './audit/audit-entry.ts'
+import securityHeadersPlugin from './plugins/security-headers-plugin.ts'
 import openApiPlugin from './plugins/openapi-plugin.ts'
 import metricsPlugin from './plugins/metrics-plugin.ts'
 import authPlugin from './auth/auth-plugin.ts'
@@ -23,6 +24,7 @@ import cutRoute from './routes/cut/cut-route.ts'
 import { recordRejection } from './routes/cut/cut-audit.ts'
 import auditRoutes from './routes/audit/audit-routes.ts'
 import healthRoutes from './routes/ops/health-routes.ts'
+import consolePlugin from './console/console-plugin.ts'
 
 export interface BuildOptions {
   /** Where log lines go (default stdout); tests capture them here. */
@@ -107,6 +109,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   })
   app.setNotFoundHandler(sendNotFound)
 
+  await app.register(securityHeadersPlugin)
   await app.register(openApiPlugin, { docsEnabled: config.docsEnabled })
   await app.register(metricsPlugin, { separatePort: config.metricsPort !== null })
   await app.register(authPlugin, { config })
@@ -117,6 +120,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   await app.register(healthRoutes)
   await app.register(cutRoute, { config })
   await app.register(auditRoutes)
+  if (config.consoleEnabled) await app.register(consolePlugin)
   return app
 }
 

@@ -59,7 +59,8 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_IP_MAX: Type.Integer({ minimum: 1, default: 300, description: 'requests per client address per window, every route' }),
   RATE_LIMIT_IP_WINDOW: Type.String({ default: '1 minute', description: 'window of the per-address limit' }),
 
-  DOCS_ENABLED: Type.Optional(Type.Boolean({ description: 'Swagger UI at `/docs`; on by default, off in production unless `true`' }))
+  DOCS_ENABLED: Type.Optional(Type.Boolean({ description: 'Swagger UI at `/docs`; on by default, off in production unless `true`' })),
+  CONSOLE_ENABLED: Type.Boolean({ default: true, description: 'the audit review console (a web page for auditors) at `/console/`' })
 })
 
 export type Env = Static<typeof EnvSchema>
