@@ -78,6 +78,8 @@ const state = {
   cursor: undefined,
   /** @type {string | null} */
   nextCursor: null,
+  /** Which list request is the latest: an answer to an older one is dropped. */
+  listRequests: 0,
   /** @type {ReviewedEntry | null} */
   entry: null,
   /** The control that opened the entry view, to return to. @type {HTMLElement | null} */
@@ -202,8 +204,10 @@ function filterFromForm () {
  * @param {Array<string | undefined>} previousCursors
  */
 async function loadPage (cursor, previousCursors) {
+  const request = ++state.listRequests
   /** @type {AuditPage} */
   const page = await api().get(`v1/audit/events${queryString({ ...state.filter, cursor })}`)
+  if (request !== state.listRequests) return
   state.cursor = cursor
   state.previousCursors = previousCursors
   state.nextCursor = page.nextCursor
