@@ -31,7 +31,7 @@ closeWithGrace({ delay: 10_000 }, async () => {
 await app.listen({ host: '127.0.0.1', port: config.port })
 
 const token = app.jwt.sign(
-  { sub: 'demo-user', azp: 'demo-console', scope: 'live:cut audit:read', projects: [PROJECT], iss: ISSUER, aud: AUDIENCE },
+  { sub: 'demo-user', azp: 'demo-console', scope: 'live:cut audit:read audit:resolve', projects: [PROJECT], iss: ISSUER, aud: AUDIENCE },
   { expiresIn: '8h' }
 )
 const base = `http://127.0.0.1:${config.port}`
@@ -39,7 +39,7 @@ console.log(`
 livecut-bff demo: service on ${base}, platform simulator on ${simulator.url}
 audit trail: ${config.auditStoreUrl}
 
-A token for project "${PROJECT}" (scopes live:cut audit:read, valid 8 hours):
+A token for project "${PROJECT}" (scopes live:cut audit:read audit:resolve, valid 8 hours):
 
 export TOKEN='${token}'
 
@@ -49,7 +49,9 @@ curl -sS -X POST ${base}/v1/projects/${PROJECT}/live-videos/live-1/cut \\
   -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
   -d '{"startMs":600000,"endMs":900000,"visibility":"public"}'
 
-Read the audit trail back (newest first), check its hash chain, or export it:
+Review the audit trail in the browser: open ${base}/console/ and paste the token above
+(the text between the quotes).
+Or read it back (newest first), check its hash chain, or export it:
 
 curl -sS ${base}/v1/audit/events -H "Authorization: Bearer $TOKEN"
 curl -sS ${base}/v1/audit/verify -H "Authorization: Bearer $TOKEN"

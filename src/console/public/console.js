@@ -361,7 +361,8 @@ async function exportEntries (format) {
 
 view.tokenForm.addEventListener('submit', (event) => {
   event.preventDefault()
-  const token = view.token.value.trim().replace(/^Bearer\s+/i, '')
+  // Also as copied from a shell line or a header: quoted, or with its scheme.
+  const token = view.token.value.trim().replace(/^(['"])(.*)\1$/s, '$2').replace(/^Bearer\s+/i, '')
   if (token === '') {
     showProblem(new ApiProblem(0, 'No token', `Paste an access token with the scope ${READ_SCOPE}.`))
     view.token.focus()
