@@ -104,6 +104,7 @@ export class PostgresAuditStore implements ChainedAuditStore {
   #closed = false
   readonly #run = async (query: SqlQuery): Promise<Array<Record<string, unknown>>> =>
     (await this.#pool.query(query.text, query.values)).rows as Array<Record<string, unknown>>
+
   readonly #groupCommit = new GroupCommit(async (records) => { await this.#writeBatch(records) })
 
   constructor (url: string, options: PostgresAuditStoreOptions = {}) {

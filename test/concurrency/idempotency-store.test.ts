@@ -4,7 +4,9 @@ import { connectRedis, runKeyPrefix } from '../helpers/redis.ts'
 import {
   ConcurrencyStoreUnavailableError,
   MemoryIdempotencyStore,
+  MemoryInFlightLock,
   RedisIdempotencyStore,
+  RedisInFlightLock,
   createConcurrencyStores,
   pickReplayableHeaders,
   requestFingerprint,
@@ -15,7 +17,6 @@ import {
 type Test = Parameters<Parameters<typeof t.test>[0]>[0]
 
 const RUN_PREFIX = runKeyPrefix(t)
-
 
 interface Harness {
   /** A store with these timings; every store made by one harness shares state. */
@@ -176,7 +177,7 @@ t.test('memory store', async (t) => {
   })
 
   t.test('bounded: expired records go first, then the oldest final ones; never in-flight ones', async (t) => {
-    let clock = 0
+    const clock = 0
     const s = new MemoryIdempotencyStore({ maxEntries: 3, leaseMs: 1000, ttlMs: 10_000, now: () => clock })
     const a = await s.begin({ subject: 's', key: 'a' }, 'f')
     const b = await s.begin({ subject: 's', key: 'b' }, 'f')
@@ -268,11 +269,12 @@ t.test('redis store', async (t) => {
 })
 
 t.test('createConcurrencyStores picks Redis only when given a connection', async (t) => {
-  t.equal(createConcurrencyStores().kind, 'memory')
-  t.ok(createConcurrencyStores().idempotency instanceof MemoryIdempotencyStore)
+  const memory = createConcurrencyStores()
+  t.ok(memory.lock instanceof MemoryInFlightLock)
+  t.ok(memory.idempotency instanceof MemoryIdempotencyStore)
   const redis = await connectRedis(t)
   const stores = createConcurrencyStores({ redis, prefix: RUN_PREFIX })
-  t.equal(stores.kind, 'redis')
+  t.ok(stores.lock instanceof RedisInFlightLock)
   t.ok(stores.idempotency instanceof RedisIdempotencyStore)
 })
 

@@ -12,7 +12,6 @@ type Test = Parameters<Parameters<typeof t.test>[0]>[0]
 
 const RUN_PREFIX = runKeyPrefix(t)
 
-
 let videoCounter = 0
 const freshKey = (): string => videoLockKey('project-1', `video-${++videoCounter}`)
 

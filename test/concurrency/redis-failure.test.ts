@@ -24,7 +24,6 @@ const RUN_PREFIX = runKeyPrefix(t)
 /** Generous bound that tells "fails fast" from "waits for Redis to come back". */
 const PROMPTLY_MS = 2000
 
-
 /** Asserts that `promise` rejects with the fail-closed error for `store`/`operation` within PROMPTLY_MS. */
 async function failsClosed (t: Test, promise: Promise<unknown>, store: 'idempotency' | 'lock', operation: string): Promise<unknown> {
   const timeout = new AbortController()

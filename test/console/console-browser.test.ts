@@ -292,7 +292,7 @@ t.test('Swagger UI at /docs works under its own policy', async (t) => {
 t.test('the CSP is enforced: an inline script is refused and reported', async (t) => {
   const { page, trouble } = await watchedPage(browser)
   await page.goto(consoleUrl)
-  await page.evaluate(`(() => { const script = document.createElement('script'); script.textContent = 'window.injected = true'; document.body.append(script) })()`)
+  await page.evaluate('(() => { const script = document.createElement(\'script\'); script.textContent = \'window.injected = true\'; document.body.append(script) })()')
   // The violation event is dispatched after the element is refused.
   for (let tries = 0; tries < 100 && trouble.cspViolations.length === 0; tries++) await page.waitForTimeout(20)
   t.equal(await page.evaluate('window.injected === true'), false, 'the inline script did not run')

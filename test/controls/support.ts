@@ -167,4 +167,3 @@ export async function auditByRequestId (service: ServiceUnderTest): Promise<Map<
 export function callsFor (service: ServiceUnderTest, videoId: string): number {
   return service.simulator.app.simulator.calls().filter((call) => call.path.includes(`/live-videos/${videoId}/`)).length
 }
-

@@ -182,7 +182,7 @@ export async function setUpTrail (t: Test, backend: Backend): Promise<TrailUnder
     exec: async (sql, params = []) => { await client.query(sql, params) },
     disableGuards: async () => {
       await client.query(`ALTER TABLE "${schema}".audit_records DISABLE TRIGGER USER`)
-      const { rows } = await client.query(`SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'c'`, [`"${schema}".audit_records`])
+      const { rows } = await client.query('SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = \'c\'', [`"${schema}".audit_records`])
       for (const { conname } of rows) await client.query(`ALTER TABLE "${schema}".audit_records DROP CONSTRAINT "${conname}"`)
     }
   }
