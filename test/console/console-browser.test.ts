@@ -1,97 +1,19 @@
 import { readFileSync } from 'node:fs'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import type { Page } from 'playwright-core'
 import type { AuditEntry } from '../../src/audit/audit-entry.ts'
-import type { ScriptedFault } from '../../src/simulator/simulator-state.ts'
-import { ARTIFACTS, launchChromium, unexpectedConsoleErrors, watchedPage, type PageTrouble } from '../helpers/browser.ts'
+import { ARTIFACTS, unexpectedConsoleErrors, watchedPage } from '../helpers/browser.ts'
 import { parseCsv } from '../helpers/audit-fixtures.ts'
-import { startService } from '../helpers/service.ts'
+import { applyFilter, expectVideos, PROJ_1_NEWEST_FIRST, signIn, startConsoleTrail, videosShown } from '../helpers/console-trail.ts'
 import { hsToken } from '../helpers/tokens.ts'
 
-// The audit review console in headless Chromium, against the real service on a loopback port
-// whose trail holds cuts this test made through the cut route (the platform simulator answering,
-// with scripted faults for each outcome). One browser for the file; a fresh context per auditor.
+// The audit review console in headless Chromium, against the real service whose trail holds
+// the cuts of startConsoleTrail. One browser for the file; a fresh context per auditor.
 
-const service = await startService(t, { env: { UPSTREAM_TIMEOUT_MS: '200' } })
-const base = await service.app.listen({ host: '127.0.0.1', port: 0 })
+const { base, browser, startedAt, entryOf, openConsole, troubles } = await startConsoleTrail(t)
 const consoleUrl = `${base}/console/`
-const startedAt = new Date(Math.floor(Date.now() / 1000) * 1000)
-
-interface Cut { project: string, video: string, sub: string, body?: unknown, fault?: ScriptedFault[], status: number }
-
-// In the order they are made; the console lists them newest first.
-const CUTS: Cut[] = [
-  { project: 'proj-1', video: 'live-1', sub: 'alice', body: { startMs: 600000, endMs: 900000, visibility: 'public' }, status: 200 },
-  { project: 'proj-1', video: 'live-2', sub: 'bob', status: 200 },
-  { project: 'proj-1', video: 'live-3', sub: 'alice', fault: [{ kind: '503' }], status: 200 },
-  { project: 'proj-1', video: 'live-4', sub: 'alice', fault: [{ kind: '500' }], status: 502 },
-  { project: 'proj-1', video: 'live-5', sub: 'alice', fault: [{ kind: 'hang' }], status: 504 },
-  { project: 'proj-1', video: 'live-6', sub: 'alice', body: { startMS: 1 }, status: 400 },
-  ...[7, 8, 9, 10, 11].map((n) => ({ project: 'proj-1', video: `live-${n}`, sub: 'bob', status: 200 })),
-  { project: 'proj-2', video: 'other-1', sub: 'carol', status: 200 }
-]
-for (const cut of CUTS) {
-  if (cut.fault !== undefined) service.simulator.app.simulator.script(cut.fault)
-  const response = await fetch(`${base}/v1/projects/${cut.project}/live-videos/${cut.video}/cut`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${hsToken({ sub: cut.sub, projects: ['proj-1', 'proj-2'] })}`, 'content-type': 'application/json' },
-    body: JSON.stringify(cut.body ?? {})
-  })
-  await response.arrayBuffer()
-  if (response.status !== cut.status) throw new Error(`set-up: the cut of ${cut.video} answered ${response.status}, not ${cut.status}`)
-}
-const PROJ_1_NEWEST_FIRST = CUTS.filter((cut) => cut.project === 'proj-1').map((cut) => cut.video).reverse()
-
 const auditorToken = hsToken({ sub: 'auditor-1', scope: 'audit:read', projects: ['proj-1'] })
 const otherAuditorToken = hsToken({ sub: 'auditor-2', scope: 'audit:read', projects: ['proj-2'] })
-
-/** An entry as the review API gives it, to compare the page with. */
-async function entryOf (video: string): Promise<AuditEntry> {
-  const response = await service.app.inject({ url: `/v1/audit/events?videoId=${video}`, headers: { authorization: `Bearer ${auditorToken}` } })
-  const entry = response.json<{ items: AuditEntry[] }>().items[0]
-  if (entry === undefined) throw new Error(`no entry for ${video}`)
-  return entry
-}
-
-const browser = await launchChromium(t)
-const troubles: PageTrouble[] = []
-
-async function openConsole (options: Parameters<typeof watchedPage>[1] = {}): Promise<Page> {
-  const { page, trouble } = await watchedPage(browser, options)
-  troubles.push(trouble)
-  await page.goto(consoleUrl)
-  return page
-}
-
-async function signIn (page: Page, token: string): Promise<void> {
-  await page.getByLabel('Bearer token').fill(token)
-  await page.getByRole('button', { name: 'Open the audit trail' }).click()
-}
-
-/** The video column of the entries table, top to bottom. */
-async function videosShown (page: Page): Promise<string[]> {
-  return await page.locator('#entries tbody td[data-label="Video"]').allTextContents()
-}
-
-async function applyFilter (page: Page, fields: Record<string, string>): Promise<void> {
-  await page.getByRole('button', { name: 'Clear' }).click()
-  for (const [label, value] of Object.entries(fields)) {
-    const field = page.getByLabel(label, { exact: true })
-    if (await field.evaluate((element: { tagName: string }) => element.tagName) === 'SELECT') await field.selectOption(value)
-    else await field.fill(value)
-  }
-  await page.getByRole('button', { name: 'Apply filter' }).click()
-}
-
-/** Checks the table shows these videos, once the page's answer has arrived (within 5 s). */
-async function expectVideos (t: Test, page: Page, videos: string[], message: string): Promise<void> {
-  let shown = await videosShown(page)
-  for (let tries = 0; tries < 100 && shown.join() !== videos.join(); tries++) {
-    await page.waitForTimeout(50)
-    shown = await videosShown(page)
-  }
-  t.same(shown, videos, message)
-}
 
 async function screenshot (page: Page, name: string, fullPage = true): Promise<void> {
   await page.screenshot({ path: new URL(name, ARTIFACTS).pathname, fullPage })
@@ -263,6 +185,18 @@ t.test('an expired or refused token leads back to the token field, with the prob
   await page.getByRole('button', { name: 'Forget the token' }).click()
   t.ok(await page.locator('#trail-view').isHidden(), 'forgetting the token hides the trail')
   t.equal(await page.locator('#entries tbody tr').count(), 0, 'and removes the entries from the page')
+})
+
+t.test('parts whose API this service does not serve are absent, whatever the token may do', async (t) => {
+  const paths = Object.keys((await fetch(`${base}/openapi.json`).then(async (response) => await response.json()) as { paths: object }).paths)
+  const page = await openConsole()
+  await signIn(page, hsToken({ sub: 'auditor-3', scope: 'audit:read audit:resolve', projects: ['proj-1'] }))
+  await expectVideos(t, page, PROJ_1_NEWEST_FIRST, 'listed')
+  await page.locator('#verify-result.verify-ok').waitFor()
+  t.equal(await page.locator('#checkpoint-panel').isVisible(), paths.includes('/v1/audit/checkpoints'), 'the checkpoint panel, exactly when checkpoints are served')
+  const resolutions = paths.includes('/v1/audit/events/{id}/resolution')
+  t.equal(await page.locator('#queue-view').isVisible(), resolutions, 'the resolve queue, exactly when resolutions are served')
+  t.equal(await page.getByLabel('Resolution', { exact: true }).isVisible(), resolutions, 'the resolved filter likewise')
 })
 
 t.test('readable on a phone-sized viewport and at 200 % zoom: nothing wider than the screen', async (t) => {
