@@ -323,7 +323,8 @@ async function loadIntegrity () {
 }
 
 async function loadQueue () {
-  view.queueView.hidden = !canResolve()
+  // Shown with the list, not over an open entry.
+  view.queueView.hidden = !canResolve() || !view.entryView.hidden
   if (!canResolve()) return
   /** @type {AuditPage} */
   const page = await api().get(`v1/audit/events${queryString({ outcome: 'unknown', resolved: 'false', limit: QUEUE_LIMIT })}`)
