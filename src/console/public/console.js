@@ -36,6 +36,7 @@ const view = {
   verifyHead: byId('verify-head', HTMLDListElement),
   verifyAgain: byId('verify-again', HTMLButtonElement),
   checkpointPanel: byId('checkpoint-panel', HTMLElement),
+  checkpointStatus: byId('checkpoint-status', HTMLElement),
   checkpointFields: byId('checkpoint-fields', HTMLDListElement),
   queueView: byId('queue-view', HTMLElement),
   queueSummary: byId('queue-summary', HTMLElement),
@@ -302,7 +303,7 @@ async function resolveEntry () {
 
 async function loadIntegrity () {
   view.verifyResult.textContent = 'Verifying the hash chain…'
-  /** @type {VerifyAnswer & { head?: { seq: number, hash: string } }} */
+  /** @type {VerifyAnswer & { head?: { seq: number, hash: string } | null, checkpoint?: Checkpoint | null }} */
   const result = await api().get('v1/audit/verify')
   view.verifyResult.className = result.ok ? 'verify verify-ok' : 'verify verify-bad'
   view.verifyResult.textContent = result.ok
@@ -316,10 +317,15 @@ async function loadIntegrity () {
   const checkpoints = await api().get('v1/audit/checkpoints?limit=1')
   const latest = checkpoints.items[0]
   if (latest === undefined) {
-    view.checkpointFields.replaceChildren(h('div', { class: 'field-row' }, h('dd', {}, 'No checkpoint has been signed yet.')))
-  } else {
-    showFields(view.checkpointFields, latest)
+    view.checkpointStatus.textContent = 'No checkpoint has been signed yet.'
+    view.checkpointFields.replaceChildren()
+    return
   }
+  // The verification answer names the newest checkpoint whose signature it checked.
+  view.checkpointStatus.textContent = result.checkpoint?.seq === latest.seq && result.checkpoint.signature === latest.signature
+    ? 'Its signature and the chain up to it verified.'
+    : 'The verification above did not confirm this checkpoint.'
+  showFields(view.checkpointFields, latest)
 }
 
 async function loadQueue () {
