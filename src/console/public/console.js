@@ -140,8 +140,13 @@ async function signIn (token) {
   state.claims = claims
   state.filter = filterFromForm()
   view.token.value = ''
-  // Listed first: a token without audit:read or with a bad signature is refused here.
-  await loadPage(undefined, [])
+  try {
+    // Listed first: a token without audit:read or with a bad signature is refused here, and forgotten.
+    await loadPage(undefined, [])
+  } catch (error) {
+    signOut()
+    throw error
+  }
   view.tokenView.hidden = true
   view.trailView.hidden = false
   view.session.hidden = false
