@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs'
 import t from 'tap'
-import { CONSOLE_API_TYPES, consoleApiTypes } from '../../src/console/console-api-types.ts'
 import { startService } from '../helpers/service.ts'
 
 // The console's static files and the security headers, over inject(); what the page does is in
@@ -91,8 +89,4 @@ t.test('the console is absent from the OpenAPI document', async (t) => {
   const paths = Object.keys((await app.inject({ url: '/openapi.json' })).json<{ paths: object }>().paths)
   t.ok(paths.length > 0)
   t.same(paths.filter((path) => path.includes('console')), [])
-})
-
-t.test('the console\'s API types are the ones generated from openapi.yaml (npm run console:types)', async (t) => {
-  t.equal(readFileSync(CONSOLE_API_TYPES, 'utf8'), await consoleApiTypes())
 })

@@ -1,10 +1,11 @@
 // @ts-check
 // The review API as the page calls it: the token in memory, every failure as the problem's
-// title and detail. Types come from the OpenAPI document (../api-types.d.ts, npm run console:types).
+// title and detail. Types come from the OpenAPI document: the frontend client's generated
+// declarations (clients/typescript/types/openapi.d.ts, npm run client:generate).
 
-/** @typedef {import('../api-types').paths} Paths */
-/** @typedef {import('../api-types').components['schemas']['AuditEntry']} AuditEntry */
-/** @typedef {import('../api-types').components['schemas']['Problem']} Problem */
+/** @typedef {import('../../../clients/typescript/types/openapi').paths} Paths */
+/** @typedef {import('../../../clients/typescript/types/openapi').components['schemas']['AuditEntry']} AuditEntry */
+/** @typedef {import('../../../clients/typescript/types/openapi').components['schemas']['Problem']} Problem */
 /** @typedef {Paths['/v1/audit/events']['get']['responses'][200]['content']['application/json']} AuditPage */
 /** @typedef {Paths['/v1/audit/verify']['get']['responses'][200]['content']['application/json']} VerifyAnswer */
 /** @typedef {NonNullable<Paths['/v1/audit/events']['get']['parameters']['query']>} EventsQuery */
