@@ -64,6 +64,12 @@ curl -sS ${base}/v1/audit/events -H "Authorization: Bearer $TOKEN"
 curl -sS ${base}/v1/audit/verify -H "Authorization: Bearer $TOKEN"
 npm run audit -- export --store ${config.auditStoreUrl} --format csv
 
+Entries whose outcome is unknown, and how to resolve one after checking the platform:
+
+curl -sS '${base}/v1/audit/events?outcome=unknown&resolved=false' -H "Authorization: Bearer $TOKEN"
+curl -sS -X POST ${base}/v1/audit/events/<id>/resolution -H "Authorization: Bearer $TOKEN" \\
+  -H 'Content-Type: application/json' -d '{"outcome":"failed","note":"no VOD at the platform"}'
+
 OpenAPI: ${base}/openapi.json, Swagger UI: ${base}/docs, metrics: ${base}/metrics
 Ctrl-C stops the demo.
 `)
