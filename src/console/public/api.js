@@ -10,14 +10,13 @@
 /** @typedef {Paths['/v1/audit/verify']['get']['responses'][200]['content']['application/json']} VerifyAnswer */
 /** @typedef {NonNullable<Paths['/v1/audit/events']['get']['parameters']['query']>} EventsQuery */
 
+/** @typedef {Paths['/v1/audit/events/{id}/resolution']['post']['requestBody']['content']['application/json']} ResolutionRequest */
+
 /**
- * SPEC's signed checkpoint and resolution, for the parts the page shows only when the service
- * offers them (see features.js); not yet in this service's OpenAPI document.
+ * SPEC's signed checkpoint, for the panel the page shows only when the service serves
+ * /v1/audit/checkpoints (see features.js); not yet in this service's OpenAPI document.
  * @typedef {{ seq: number, hash: string, time: string, keyId: string, signature: string }} Checkpoint
- * @typedef {{ outcome: 'succeeded' | 'failed', note: string, videoPublicId: string | null, by: string | null, time: string }} Resolution
- * @typedef {AuditEntry & { resolution?: Resolution | null }} ReviewedEntry
  * @typedef {{ items: Checkpoint[], nextCursor: string | null }} CheckpointPage
- * @typedef {{ outcome: 'succeeded' | 'failed', note: string, videoPublicId?: string }} ResolutionRequest
  */
 
 /** A failed call: what the problem+json body said, or what went wrong on the way. */

@@ -6,7 +6,7 @@ import { showFields } from './entry-fields.js'
 import { featuresOf, NO_FEATURES } from './features.js'
 
 /** @typedef {import('./api.js').ReviewApi} ReviewApi */
-/** @typedef {import('./api.js').ReviewedEntry} ReviewedEntry */
+/** @typedef {import('./api.js').AuditEntry} AuditEntry */
 /** @typedef {import('./api.js').AuditPage} AuditPage */
 /** @typedef {import('./api.js').VerifyAnswer} VerifyAnswer */
 /** @typedef {import('./api.js').Checkpoint} Checkpoint */
@@ -14,7 +14,7 @@ import { featuresOf, NO_FEATURES } from './features.js'
 /** @typedef {import('./api.js').EventsQuery} EventsQuery */
 /** @typedef {import('./claims.js').TokenClaims} TokenClaims */
 /** @typedef {import('./features.js').Features} Features */
-/** @typedef {Omit<EventsQuery, 'cursor'> & { resolved?: 'true' | 'false' }} Filter */
+/** @typedef {Omit<EventsQuery, 'cursor'>} Filter */
 
 const READ_SCOPE = 'audit:read'
 const RESOLVE_SCOPE = 'audit:resolve'
@@ -81,7 +81,7 @@ const state = {
   nextCursor: null,
   /** Which list request is the latest: an answer to an older one is dropped. */
   listRequests: 0,
-  /** @type {ReviewedEntry | null} */
+  /** @type {AuditEntry | null} */
   entry: null,
   /** The control that opened the entry view, to return to. @type {HTMLElement | null} */
   opener: null
@@ -191,7 +191,7 @@ function filterFromForm () {
     return value === undefined ? undefined : `${value.length === 16 ? `${value}:00` : value}Z`
   }
   const outcome = /** @type {Filter['outcome']} */ (text('outcome'))
-  const resolved = state.features.resolution ? /** @type {Filter['resolved']} */ (text('resolved')) : undefined
+  const resolved = state.features.resolution && text('resolved') !== undefined ? text('resolved') === 'true' : undefined
   return {
     projectId: text('projectId'),
     videoId: text('videoId'),
@@ -227,7 +227,7 @@ async function loadPage (cursor, previousCursors) {
   view.firstPage.disabled = previousCursors.length === 0
 }
 
-/** @param {ReviewedEntry} entry */
+/** @param {AuditEntry} entry */
 function entryRow (entry) {
   const open = h('button', { type: 'button', class: 'link', 'data-entry-id': entry.id }, 'Details', h('span', { class: 'visually-hidden' }, ` of the entry at ${formatTime(entry.time)}`))
   open.addEventListener('click', () => { void run(() => openEntry(entry.id, open)) })
@@ -243,7 +243,7 @@ function entryRow (entry) {
     h('td', { class: 'open' }, open))
 }
 
-/** The outcome in words (never by colour alone), and whether an unknown one was resolved. @param {ReviewedEntry} entry */
+/** The outcome in words (never by colour alone), and whether an unknown one was resolved. @param {AuditEntry} entry */
 function outcomeBadge (entry) {
   const badge = h('span', { class: `outcome outcome-${entry.outcome}` }, entry.outcome)
   if (entry.outcome !== 'unknown' || entry.resolution == null) return badge
@@ -257,7 +257,7 @@ function outcomeBadge (entry) {
  * @param {HTMLElement | null} opener
  */
 async function openEntry (id, opener) {
-  /** @type {ReviewedEntry} */
+  /** @type {AuditEntry} */
   const entry = await api().get(`v1/audit/events/${encodeURIComponent(id)}`)
   state.opener = opener
   showEntry(entry)
@@ -267,7 +267,7 @@ async function openEntry (id, opener) {
   view.entryHeading.focus()
 }
 
-/** @param {ReviewedEntry} entry */
+/** @param {AuditEntry} entry */
 function showEntry (entry) {
   state.entry = entry
   view.entryHeading.textContent = `Entry of ${formatTime(entry.time)}: ${entry.outcome}`
@@ -295,9 +295,8 @@ async function resolveEntry () {
   if (note === '') throw new ApiProblem(0, 'A note is needed', 'Say what you checked on the platform (1–1000 characters).')
   /** @type {import('./api.js').ResolutionRequest} */
   const body = { outcome, note, ...(videoPublicId !== '' && { videoPublicId }) }
-  await api().post(`v1/audit/events/${encodeURIComponent(entry.id)}/resolution`, body)
-  /** @type {ReviewedEntry} */
-  const resolved = await api().get(`v1/audit/events/${encodeURIComponent(entry.id)}`)
+  /** @type {AuditEntry} The entry, read back with its resolution. */
+  const resolved = await api().post(`v1/audit/events/${encodeURIComponent(entry.id)}/resolution`, body)
   showEntry(resolved)
   clearProblem()
   view.entryHeading.focus()
@@ -338,7 +337,7 @@ async function loadQueue () {
   view.queueView.hidden = !canResolve() || !view.entryView.hidden
   if (!canResolve()) return
   /** @type {AuditPage} */
-  const page = await api().get(`v1/audit/events${queryString({ outcome: 'unknown', resolved: 'false', limit: QUEUE_LIMIT })}`)
+  const page = await api().get(`v1/audit/events${queryString({ outcome: 'unknown', resolved: false, limit: QUEUE_LIMIT })}`)
   view.queueSummary.textContent = page.items.length === 0
     ? 'No unknown outcome is waiting: every one has been resolved.'
     : `${page.items.length}${page.nextCursor === null ? '' : '+'} unknown outcome${page.items.length === 1 ? '' : 's'} to check on the platform, newest first.`
