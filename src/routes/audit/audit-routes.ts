@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { EXPORT_CONTENT_TYPES, exportChunks, type ExportFormat } from '../../audit/audit-export-format.ts'
+import { EXPORT_CONTENT_TYPES, EXPORT_DISPOSITIONS, exportChunks, type ExportFormat } from '../../audit/audit-export-format.ts'
 import type { AuditFilter } from '../../audit/audit-store.ts'
 import { ProblemError } from '../../problems/problem-error.ts'
 import { AuditEventsQuerySchema, AuditPageSchema, AuditVerifySchema, type AuditEventsQuery } from '../../schemas/audit.ts'
@@ -60,7 +60,7 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       // Streamed from keyset pages: every match, without holding them all in memory.
       // (The type provider knows only the schemas' body types, not streams.)
       const stream = Readable.from(exportChunks(auditStore.streamEntries(filter), format))
-      return await reply.type(EXPORT_CONTENT_TYPES[format]).send(stream as unknown as string)
+      return await reply.type(EXPORT_CONTENT_TYPES[format]).header('content-disposition', EXPORT_DISPOSITIONS[format]).send(stream as unknown as string)
     }
     return await auditStore.listEntries(filter, request.query.limit, request.query.cursor ?? null)
   })
