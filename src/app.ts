@@ -56,7 +56,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
     // A URL that cannot be decoded never reaches a route: answer it as a problem here, and
     // audit it when it was meant for the cut route.
     frameworkErrors: (_error, request, reply) => {
-      const problem = new ProblemError('validation', 'The URL is not valid: a path segment is not correctly percent-encoded.')
+      const problem = new ProblemError('validation', 'The URL is not valid: a path segment is not correctly percent-encoded.',
+        { errors: [{ field: '', in: 'path', message: 'is not correctly percent-encoded' }] })
       reply.header('x-request-id', request.id)
       const toCutRoute = request.method === 'POST' && CUT_PATH.test(request.url)
       const audited = toCutRoute ? recordRejection(app, request, reply, problem) : Promise.resolve(true)
@@ -76,7 +77,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
     try {
       done(null, secureJson.parse(body as string, { protoAction: 'error', constructorAction: 'error' }))
     } catch {
-      done(new ProblemError('malformed_json', 'The body could not be parsed as JSON.'), undefined)
+      // Like every 400, it names what is wrong: the body as a whole.
+      done(new ProblemError('malformed_json', 'The body could not be parsed as JSON.', { errors: [{ field: '', in: 'body', message: 'is not valid JSON' }] }), undefined)
     }
   })
 

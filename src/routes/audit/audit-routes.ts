@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import { EXPORT_CONTENT_TYPES, EXPORT_DISPOSITIONS, exportChunks, type ExportFormat } from '../../audit/audit-export-format.ts'
 import type { AuditFilter } from '../../audit/audit-store.ts'
 import { ProblemError } from '../../problems/problem-error.ts'
-import { AuditEventsQuerySchema, AuditPageSchema, AuditVerifySchema, type AuditEventsQuery } from '../../schemas/audit.ts'
+import { AuditEventsQuerySchema, AuditPageSchema, DEFAULT_AUDIT_PAGE, AuditVerifySchema, type AuditEventsQuery } from '../../schemas/audit.ts'
 import { problemResponses } from '../../schemas/common.ts'
 
 export const AUDIT_SCOPE = 'audit:read'
@@ -62,7 +62,7 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const stream = Readable.from(exportChunks(auditStore.streamEntries(filter), format))
       return await reply.type(EXPORT_CONTENT_TYPES[format]).header('content-disposition', EXPORT_DISPOSITIONS[format]).send(stream as unknown as string)
     }
-    return await auditStore.listEntries(filter, request.query.limit, request.query.cursor ?? null)
+    return await auditStore.listEntries(filter, request.query.limit ?? DEFAULT_AUDIT_PAGE, request.query.cursor ?? null)
   })
 
   fastify.get('/v1/audit/events/:id', {
