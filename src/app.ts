@@ -5,6 +5,7 @@ import type { DestinationStream } from 'pino'
 import secureJson from 'secure-json-parse'
 import type { Config } from './config/load-config.ts'
 import { createLogger } from './logging/create-logger.ts'
+import { scrubberFor } from './security/secret-scrubber.ts'
 import { createValidatorCompiler } from './validation/validator-compiler.ts'
 import { ProblemError } from './problems/problem-error.ts'
 import { sendNotFound, sendProblem } from './problems/send-problem.ts'
@@ -42,8 +43,10 @@ function requestIdOf (request: { headers: Record<string, string | string[] | und
 
 /** The whole service as one Fastify instance: the server, the tests, the demo and the benchmark all build it here. */
 export async function buildApp (config: Config, options: BuildOptions = {}) {
+  // One scrubber for log lines and for what the platform says (answers, replays, the trail).
+  const scrubber = scrubberFor(config)
   const app = Fastify({
-    loggerInstance: createLogger(config, options.logDestination) as FastifyBaseLogger,
+    loggerInstance: createLogger(config, scrubber, options.logDestination) as FastifyBaseLogger,
     // One line per request, written by the onResponse hook below with what an operator needs.
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
@@ -115,7 +118,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   await app.register(auditStorePlugin, { url: config.auditStoreUrl })
   await app.register(sharedStatePlugin, { config })
   await app.register(rateLimitPlugin, { config })
-  await app.register(stopAndCutClientPlugin, { config, deps: options.upstreamDeps })
+  await app.register(stopAndCutClientPlugin, { config, deps: { scrubber, ...options.upstreamDeps } })
   await app.register(healthRoutes)
   await app.register(cutRoute, { config })
   await app.register(auditRoutes)

@@ -9,6 +9,7 @@ import type { RetryBudget } from '../concurrency/retry-budget.ts'
 import { backoffCeilingMs, decideRetry, type AttemptOutcome, type RetryBounds } from './retry-policy.ts'
 import { observeRequestSent } from './observe-request-sent.ts'
 import { mapPlatformAnswer, needsBody, type PlatformBody } from './map-platform-answer.ts'
+import { createSecretScrubber, platformKeysOf, type SecretScrubber } from '../security/secret-scrubber.ts'
 
 export interface StopAndCutClientDeps {
   /** Wall clock in ms: measures the deadline and latency, and dates a `Retry-After`. */
@@ -21,6 +22,8 @@ export interface StopAndCutClientDeps {
   breaker?: Pick<CircuitBreaker, 'tryAcquire' | 'retryAfterMs' | 'recordSuccess' | 'recordFailure'>
   /** Caps retries at a share of recent requests, so a 503 storm is not multiplied by the attempt count. */
   retryBudget?: Pick<RetryBudget, 'recordRequest' | 'tryRetry'>
+  /** Removes secrets from what the platform says; by default the platform keys and any bearer token or JWT. */
+  scrubber?: SecretScrubber
 }
 
 export interface StopAndCutClient {
@@ -65,6 +68,7 @@ export function createStopAndCutClient (config: UpstreamConfig, deps: StopAndCut
   const now = deps.now ?? Date.now
   const sleep = deps.sleep ?? ((ms: number) => delay(ms))
   const random = deps.random ?? Math.random
+  const scrubber = deps.scrubber ?? createSecretScrubber(platformKeysOf(config), [config.authScheme])
   const { origin, basePath } = parseBaseUrl(config.baseUrl)
   if (RESERVED_HEADERS.has(config.authHeader.toLowerCase())) {
     throw new Error(`UPSTREAM_AUTH_HEADER must not be ${config.authHeader}: the client sets that header itself`)
@@ -110,7 +114,7 @@ export function createStopAndCutClient (config: UpstreamConfig, deps: StopAndCut
       let body: PlatformBody = null
       if (needsBody(status)) body = await readBody(response.body)
       else await discardBody(response.body)
-      return { status, outcome: { kind: 'final' }, result: mapPlatformAnswer(status, body), deadlineBeforeSend: false }
+      return { status, outcome: { kind: 'final' }, result: mapPlatformAnswer(status, body, scrubber), deadlineBeforeSend: false }
     } finally {
       clearTimeout(timer)
     }
