@@ -30,6 +30,8 @@ export interface BuildOptions {
   logDestination?: DestinationStream
   /** Clock, sleep and randomness of the platform client, for tests that must not wait. */
   upstreamDeps?: StopAndCutClientDeps
+  /** Wall clock (ms) of the JWKS cool-down and the Redis quarantine; tests tick it instead of waiting. */
+  clock?: () => number
 }
 
 const CUT_PATH = /^\/v1\/projects\/[^/]+\/live-videos\/[^/]+\/cut\/?(\?|$)/
@@ -114,7 +116,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
 
   await app.register(openApiPlugin, { docsEnabled: config.docsEnabled })
   await app.register(metricsPlugin, { separatePort: config.metricsPort !== null })
-  await app.register(authPlugin, { config })
+  await app.register(authPlugin, { config, now: options.clock })
   await app.register(auditStorePlugin, { url: config.auditStoreUrl })
   await app.register(sharedStatePlugin, { config })
   await app.register(rateLimitPlugin, { config })
