@@ -118,7 +118,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   await app.register(metricsPlugin, { separatePort: config.metricsPort !== null })
   await app.register(authPlugin, { config, now: options.clock })
   await app.register(auditStorePlugin, { url: config.auditStoreUrl })
-  await app.register(sharedStatePlugin, { config })
+  await app.register(sharedStatePlugin, { config, now: options.clock })
   await app.register(rateLimitPlugin, { config })
   await app.register(stopAndCutClientPlugin, { config, deps: { scrubber, ...options.upstreamDeps } })
   await app.register(healthRoutes)

@@ -4,11 +4,12 @@
  */
 import type { Redis } from 'ioredis'
 import type { IdempotencyStore, IdempotencyTimings } from './idempotency.ts'
-import { MemoryIdempotencyStore } from './idempotency.ts'
+import { IDEMPOTENCY_LEASE_MS, MemoryIdempotencyStore } from './idempotency.ts'
 import { RedisIdempotencyStore } from './idempotency-redis.ts'
 import type { InFlightLock } from './lock.ts'
-import { MemoryInFlightLock } from './lock.ts'
+import { LOCK_LEASE_MS, MemoryInFlightLock } from './lock.ts'
 import { RedisInFlightLock } from './lock-redis.ts'
+import { RedisDataGuard } from './redis-data-guard.ts'
 
 export * from './errors.ts'
 export * from './fingerprint.ts'
@@ -17,6 +18,7 @@ export * from './idempotency.ts'
 export * from './idempotency-redis.ts'
 export * from './lock.ts'
 export * from './lock-redis.ts'
+export * from './redis-data-guard.ts'
 export * from './retry-budget.ts'
 export * from './circuit-breaker.ts'
 
@@ -28,6 +30,10 @@ export interface ConcurrencyStoresOptions {
   idempotency?: IdempotencyTimings
   /** Default lease of a video lock (ms). */
   lockLeaseMs?: number
+  /** Clock of the quarantine after Redis lost its data (ms). */
+  now?: () => number
+  /** Told when Redis is found to have lost its data, with the quarantine left (ms). */
+  onDataLoss?: (quarantineMs: number) => void
 }
 
 export interface ConcurrencyStores {
@@ -35,20 +41,27 @@ export interface ConcurrencyStores {
   lock: InFlightLock
   /** `redis` or `memory`, for logs and readiness. */
   kind: 'redis' | 'memory'
+  /** With Redis: what keeps both stores shut after Redis lost its data. */
+  guard: RedisDataGuard | null
 }
 
 /** The idempotency store and the in-flight lock, both in Redis when a connection is given, else both in memory. */
 export function createConcurrencyStores (options: ConcurrencyStoresOptions = {}): ConcurrencyStores {
-  const { redis, prefix, idempotency = {}, lockLeaseMs } = options
+  const { redis, prefix, idempotency = {}, lockLeaseMs, now, onDataLoss } = options
   if (redis !== undefined) {
+    // One lease of either store: by then no cut that held a lost lock or key is still running.
+    const quarantineMs = Math.max(lockLeaseMs ?? LOCK_LEASE_MS, idempotency.leaseMs ?? IDEMPOTENCY_LEASE_MS)
+    const guard = new RedisDataGuard({ redis, prefix, quarantineMs, now, onDataLoss })
     return {
       kind: 'redis',
-      idempotency: new RedisIdempotencyStore({ redis, prefix, ...idempotency }),
-      lock: new RedisInFlightLock({ redis, prefix, leaseMs: lockLeaseMs })
+      guard,
+      idempotency: new RedisIdempotencyStore({ redis, prefix, guard, ...idempotency }),
+      lock: new RedisInFlightLock({ redis, prefix, guard, leaseMs: lockLeaseMs })
     }
   }
   return {
     kind: 'memory',
+    guard: null,
     idempotency: new MemoryIdempotencyStore(idempotency),
     lock: new MemoryInFlightLock({ leaseMs: lockLeaseMs })
   }

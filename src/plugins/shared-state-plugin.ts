@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Config } from '../config/load-config.ts'
-import { createConcurrencyStores } from '../concurrency/index.ts'
+import { createConcurrencyStores, type RedisDataGuard } from '../concurrency/index.ts'
 import type { IdempotencyStore } from '../concurrency/idempotency.ts'
 import type { InFlightLock } from '../concurrency/lock.ts'
 import { closeRedisConnection, createRedisConnection, waitForRedisReady } from '../concurrency/redis-connection.ts'
@@ -11,6 +11,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The shared Redis, when REDIS_URL is set; rate limits use it too. */
     redis: Redis | null
+    /** With Redis: keeps keys and locks shut for a lease after Redis lost its data (readiness asks it). */
+    redisGuard: RedisDataGuard | null
     idempotencyStore: IdempotencyStore
     videoLock: InFlightLock
   }
@@ -24,7 +26,7 @@ const LEASE_MARGIN_MS = 30_000
  * REDIS_URL is set so that every instance shares them. Both fail closed (503) when Redis is
  * unreachable: a double cut is worse than a refused one.
  */
-async function sharedStatePlugin (fastify: FastifyInstance, { config }: { config: Config }): Promise<void> {
+async function sharedStatePlugin (fastify: FastifyInstance, { config, now }: { config: Config, now?: () => number }): Promise<void> {
   let redis: Redis | null = null
   if (config.redisUrl !== null) {
     redis = createRedisConnection(config.redisUrl, {
@@ -41,10 +43,20 @@ async function sharedStatePlugin (fastify: FastifyInstance, { config }: { config
     fastify.addHook('onClose', async () => { await closeRedisConnection(connection) })
   }
   const leaseMs = config.upstream.deadlineMs + LEASE_MARGIN_MS
-  const stores = createConcurrencyStores({ redis: redis ?? undefined, idempotency: { leaseMs }, lockLeaseMs: leaseMs })
+  const stores = createConcurrencyStores({
+    redis: redis ?? undefined,
+    idempotency: { leaseMs },
+    lockLeaseMs: leaseMs,
+    now,
+    onDataLoss: (quarantineMs) => {
+      fastify.metrics.redisDataLosses.inc()
+      fastify.log.error({ quarantineMs }, 'redis: its data was lost (restarted empty, or failed over); cuts are refused until the lost locks\' leases have ended')
+    }
+  })
   fastify.decorate('redis', redis)
+  fastify.decorate('redisGuard', stores.guard)
   fastify.decorate('idempotencyStore', stores.idempotency)
   fastify.decorate('videoLock', stores.lock)
 }
 
-export default fp(sharedStatePlugin, { name: 'shared-state', fastify: '5.x' })
+export default fp(sharedStatePlugin, { name: 'shared-state', fastify: '5.x', dependencies: ['metrics'] })
