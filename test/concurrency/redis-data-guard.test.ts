@@ -1,0 +1,61 @@
+// The guard that notices a Redis which lost its data, on a redis-server of this test's own:
+// a first start trusts an empty Redis, a reconnect to the same data changes nothing, a restart
+// without persistence shuts new keys and locks for the quarantine (for an instance started
+// afterwards too), and a Redis that cannot be checked is never trusted.
+import t from 'tap'
+import { ConcurrencyStoreUnavailableError, RedisDataGuard } from '../../src/concurrency/index.ts'
+import { createRedisServer } from '../helpers/redis-server.ts'
+import { connectRedis } from '../helpers/redis.ts'
+import { eventually } from '../controls/support.ts'
+
+const QUARANTINE_MS = 90_000
+
+t.test('restart empty → quarantine; reconnect to the same data → none', async (t) => {
+  const server = await createRedisServer(t)
+  await server.start()
+  let time = 1_000_000
+  const losses: number[] = []
+  const redis = await connectRedis(t, server.url)
+  const guard = new RedisDataGuard({ redis, quarantineMs: QUARANTINE_MS, now: () => time, onDataLoss: (ms) => losses.push(ms) })
+
+  await guard.assertTrusted('lock', 'acquire')
+  t.equal(guard.quarantineLeftMs(), 0, 'a first start trusts an empty Redis')
+  t.type(await redis.get('livecut:epoch'), 'string', 'and leaves its epoch there')
+
+  redis.disconnect(true)
+  await eventually('the client reconnected', () => redis.status === 'ready')
+  await guard.assertTrusted('lock', 'acquire')
+  t.same(losses, [], 'a reconnect to the same data is no loss')
+
+  await server.kill()
+  await eventually('the client saw Redis go', () => redis.status !== 'ready')
+  await t.rejects(guard.assertTrusted('lock', 'acquire'), ConcurrencyStoreUnavailableError, 'while Redis is gone: fail closed')
+  await server.start()
+  await eventually('the client reconnected', () => redis.status === 'ready', 20_000)
+  await t.rejects(guard.assertTrusted('idempotency', 'begin'), { name: 'ConcurrencyStoreUnavailableError', store: 'idempotency', message: /lost its data/ }, 'after a restart without persistence: refused')
+  t.equal(losses.length, 1, 'the loss was reported once')
+  t.ok((losses[0] as number) > QUARANTINE_MS - 5_000 && (losses[0] as number) <= QUARANTINE_MS, `with the quarantine (${losses[0]} ms)`)
+  const pttl = await redis.pttl('livecut:quarantine')
+  t.ok(pttl > 0 && pttl <= QUARANTINE_MS, 'the quarantine is in Redis, for the other instances')
+
+  // An instance started after the loss (it never saw the old data) honours the quarantine too.
+  const late = await connectRedis(t, server.url)
+  const lateGuard = new RedisDataGuard({ redis: late, quarantineMs: QUARANTINE_MS, now: () => time })
+  await t.rejects(lateGuard.assertTrusted('lock', 'acquire'), ConcurrencyStoreUnavailableError, 'a later instance is refused too')
+
+  time += guard.quarantineLeftMs()
+  await guard.assertTrusted('lock', 'acquire')
+  t.equal(guard.quarantineLeftMs(), 0, 'after the quarantine: trusted again')
+  time += lateGuard.quarantineLeftMs()
+  await lateGuard.assertTrusted('lock', 'acquire')
+})
+
+t.test('a Redis the guard could not check is never trusted', async (t) => {
+  const server = await createRedisServer(t)
+  await server.start()
+  const redis = await connectRedis(t, server.url)
+  await server.kill()
+  await eventually('the client saw Redis go', () => redis.status !== 'ready')
+  const guard = new RedisDataGuard({ redis, quarantineMs: QUARANTINE_MS })
+  await t.rejects(guard.assertTrusted('lock', 'acquire'), ConcurrencyStoreUnavailableError, 'unchecked: fail closed')
+})
