@@ -30,9 +30,9 @@ export interface ConcurrencyStoresOptions {
   idempotency?: IdempotencyTimings
   /** Default lease of a video lock (ms). */
   lockLeaseMs?: number
-  /** Clock of the quarantine after Redis lost its data (ms). */
+  /** Clock of the quarantine after Redis restarted or lost data (ms). */
   now?: () => number
-  /** Told when Redis is found to have lost its data, with the quarantine left (ms). */
+  /** Told when Redis is found restarted or without its data, with the quarantine left (ms). */
   onDataLoss?: (quarantineMs: number) => void
 }
 
@@ -41,7 +41,7 @@ export interface ConcurrencyStores {
   lock: InFlightLock
   /** `redis` or `memory`, for logs and readiness. */
   kind: 'redis' | 'memory'
-  /** With Redis: what keeps both stores shut after Redis lost its data. */
+  /** With Redis: what keeps both stores shut after Redis restarted or lost data. */
   guard: RedisDataGuard | null
 }
 

@@ -11,7 +11,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The shared Redis, when REDIS_URL is set; rate limits use it too. */
     redis: Redis | null
-    /** With Redis: keeps keys and locks shut for a lease after Redis lost its data (readiness asks it). */
+    /** With Redis: keeps keys and locks shut for a lease after Redis restarted or lost data (readiness asks it). */
     redisGuard: RedisDataGuard | null
     idempotencyStore: IdempotencyStore
     videoLock: InFlightLock
@@ -50,7 +50,7 @@ async function sharedStatePlugin (fastify: FastifyInstance, { config, now }: { c
     now,
     onDataLoss: (quarantineMs) => {
       fastify.metrics.redisDataLosses.inc()
-      fastify.log.error({ quarantineMs }, 'redis: its data was lost (restarted empty, or failed over); cuts are refused until the lost locks\' leases have ended')
+      fastify.log.error({ quarantineMs }, 'redis: restarted or lost data; cuts are refused until the leases of locks it may have lost have ended')
     }
   })
   fastify.decorate('redis', redis)

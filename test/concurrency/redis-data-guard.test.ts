@@ -1,7 +1,8 @@
-// The guard that notices a Redis which lost its data, on a redis-server of this test's own:
-// a first start trusts an empty Redis, a reconnect to the same data changes nothing, a restart
-// without persistence shuts new keys and locks for the quarantine (for an instance started
-// afterwards too), and a Redis that cannot be checked is never trusted.
+// The guard that notices a Redis which restarted or lost data, on a redis-server of this test's
+// own: a first start trusts an empty Redis, a reconnect to the same data changes nothing, a
+// restart without persistence shuts new keys and locks for the quarantine (for an instance
+// started afterwards too), so does a restart that kept the data (its last writes may be lost),
+// and a Redis that cannot be checked is never trusted.
 import t from 'tap'
 import { ConcurrencyStoreUnavailableError, RedisDataGuard } from '../../src/concurrency/index.ts'
 import { createRedisServer } from '../helpers/redis-server.ts'
@@ -32,7 +33,7 @@ t.test('restart empty → quarantine; reconnect to the same data → none', asyn
   await t.rejects(guard.assertTrusted('lock', 'acquire'), ConcurrencyStoreUnavailableError, 'while Redis is gone: fail closed')
   await server.start()
   await eventually('the client reconnected', () => redis.status === 'ready', 20_000)
-  await t.rejects(guard.assertTrusted('idempotency', 'begin'), { name: 'ConcurrencyStoreUnavailableError', store: 'idempotency', message: /lost its data/ }, 'after a restart without persistence: refused')
+  await t.rejects(guard.assertTrusted('idempotency', 'begin'), { name: 'ConcurrencyStoreUnavailableError', store: 'idempotency', message: /restarted or lost data/ }, 'after a restart without persistence: refused')
   t.equal(losses.length, 1, 'the loss was reported once')
   t.ok((losses[0] as number) > QUARANTINE_MS - 5_000 && (losses[0] as number) <= QUARANTINE_MS, `with the quarantine (${losses[0]} ms)`)
   const pttl = await redis.pttl('livecut:quarantine')
@@ -58,4 +59,25 @@ t.test('a Redis the guard could not check is never trusted', async (t) => {
   await eventually('the client saw Redis go', () => redis.status !== 'ready')
   const guard = new RedisDataGuard({ redis, quarantineMs: QUARANTINE_MS })
   await t.rejects(guard.assertTrusted('lock', 'acquire'), ConcurrencyStoreUnavailableError, 'unchecked: fail closed')
+})
+
+t.test('a restart that kept the data (the epoch is back) is still a quarantine: its last writes may be lost', async (t) => {
+  const server = await createRedisServer(t)
+  await server.start()
+  const redis = await connectRedis(t, server.url)
+  const losses: number[] = []
+  const guard = new RedisDataGuard({ redis, quarantineMs: QUARANTINE_MS, onDataLoss: (ms) => losses.push(ms) })
+  await guard.assertTrusted('lock', 'acquire')
+  const epoch = await redis.get('livecut:epoch') as string
+
+  redis.disconnect(false)
+  await server.kill()
+  await server.start()
+  // What persistence would have restored, written before the guard's client is back.
+  const restorer = await connectRedis(t, server.url)
+  await restorer.set('livecut:epoch', epoch)
+  await redis.connect()
+  await t.rejects(guard.assertTrusted('lock', 'acquire'), { message: /restarted or lost data/ }, 'a new run_id: refused')
+  t.equal(losses.length, 1)
+  t.equal(await restorer.get('livecut:epoch'), epoch, 'the epoch was kept')
 })

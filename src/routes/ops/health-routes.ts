@@ -38,7 +38,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     }
     if ((redisGuard?.quarantineLeftMs() ?? 0) > 0) {
-      return await reply.code(503).send({ status: 'unavailable', reason: 'redis lost its data: cuts refused until the lost locks expire' })
+      return await reply.code(503).send({ status: 'unavailable', reason: 'redis restarted or lost data: cuts refused until the leases of locks it may have lost end' })
     }
     return { status: 'ready' }
   })
