@@ -1,7 +1,7 @@
 import { createPublicKey } from 'node:crypto'
 import fp from 'fastify-plugin'
 import fastifyJwt, { type FastifyJWTOptions } from '@fastify/jwt'
-import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import type { Config } from '../config/load-config.ts'
 import { ProblemError } from '../problems/problem-error.ts'
 import { createJwksKeySet, UnknownSigningKeyError } from './jwks-key-set.ts'
@@ -36,7 +36,7 @@ function algorithmsForPublicKey (pem: string): string[] {
   throw new Error(`JWT_PUBLIC_KEY: unsupported key type ${type ?? 'unknown'} (use RSA, P-256 or Ed25519)`)
 }
 
-function jwtOptions (jwt: Config['jwt'], now: () => number): FastifyJWTOptions {
+function jwtOptions (jwt: Config['jwt'], now: () => number, log: FastifyBaseLogger): FastifyJWTOptions {
   const claims = {
     clockTolerance: CLOCK_TOLERANCE_MS,
     // A token without expiry would be valid forever once leaked.
@@ -45,7 +45,11 @@ function jwtOptions (jwt: Config['jwt'], now: () => number): FastifyJWTOptions {
     ...(jwt.audience !== null && { allowedAud: jwt.audience })
   }
   if (jwt.jwksUrl !== null) {
-    const jwks = createJwksKeySet({ url: jwt.jwksUrl, now })
+    const jwks = createJwksKeySet({
+      url: jwt.jwksUrl,
+      now,
+      onFetchFailed: (error) => { log.warn({ err: error }, 'jwks: the identity provider\'s key set could not be fetched; unknown kids are answered 503 until it can') }
+    })
     return {
       // The secret callback needs the header (kid, alg), not only the payload.
       decode: { complete: true },
@@ -83,7 +87,7 @@ function unauthenticated (error: Error & { code?: string }): ProblemError {
 }
 
 async function authPlugin (fastify: FastifyInstance, { config, now = Date.now }: { config: Config, now?: () => number }): Promise<void> {
-  await fastify.register(fastifyJwt, jwtOptions(config.jwt, now))
+  await fastify.register(fastifyJwt, jwtOptions(config.jwt, now, fastify.log))
   const projectsClaim = config.jwt.projectsClaim
 
   fastify.decorate('callerProjects', (request: FastifyRequest) => projectsOf(request.user, projectsClaim))

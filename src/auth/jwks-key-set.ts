@@ -31,6 +31,8 @@ export interface JwksKeySetOptions {
   url: string
   /** Wall clock in ms, for the cool-down and the set's age; tests tick it. */
   now?: () => number
+  /** Told of each fetch that failed (for the log). */
+  onFetchFailed?: (error: unknown) => void
 }
 
 interface PublishedKey { pem: string, alg: string | undefined }
@@ -53,7 +55,11 @@ export function createJwksKeySet (options: JwksKeySetOptions): { keyFor: (kid: s
     attemptedAt = now()
     const fetching = fetchKeySet(options.url).then(
       (fetched) => { keys = fetched; fetchedAt = now(); lastFailed = false },
-      (error: unknown) => { lastFailed = true; throw new JwksUnavailableError(error) }
+      (error: unknown) => {
+        lastFailed = true
+        options.onFetchFailed?.(error)
+        throw new JwksUnavailableError(error)
+      }
     ).finally(() => { inFlight = null })
     inFlight = fetching
     return fetching

@@ -109,6 +109,9 @@ t.test('JWKS: a provider that is down is a 503 for unknown kids; keys already he
   t.match(unknown.json(), { type: 'urn:livecut:problem:dependency_unavailable' })
   t.ok(Number(unknown.headers['retry-after']) >= 1, 'with Retry-After')
   t.equal(idp.fetches(), 2, 'the provider is not asked again right after a failure')
+  const failures = service.logs.records.filter((record) => String(record.msg).startsWith('jwks: the identity provider\'s key set could not be fetched'))
+  t.equal(failures.length, 1, 'the failed fetch is logged once')
+  t.match(failures[0], { level: 40, err: { message: /HTTP 500/ } }, 'as a warning')
 
   idp.fail(null)
   idp.publish([jwkOf(first.publicKey, 'key-1'), jwkOf(second.publicKey, 'key-2')])
