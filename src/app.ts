@@ -17,24 +17,28 @@ import metricsPlugin from './plugins/metrics-plugin.ts'
 import authPlugin from './auth/auth-plugin.ts'
 import auditStorePlugin from './plugins/audit-store-plugin.ts'
 import stopAndCutClientPlugin from './plugins/stop-and-cut-client-plugin.ts'
+import cutAuditPlugin from './plugins/cut-audit-plugin.ts'
 import sharedStatePlugin from './plugins/shared-state-plugin.ts'
 import rateLimitPlugin from './plugins/rate-limit-plugin.ts'
 import type { StopAndCutClientDeps } from './upstream/stop-and-cut-client.ts'
 import cutRoute from './routes/cut/cut-route.ts'
-import { recordRejection } from './routes/cut/cut-audit.ts'
+import { isCutUrl } from './routes/cut/cut-path.ts'
+import { newCutState } from './routes/cut/cut-state.ts'
 import auditRoutes from './routes/audit/audit-routes.ts'
 import healthRoutes from './routes/ops/health-routes.ts'
 
 export interface BuildOptions {
   /** Where log lines go (default stdout); tests capture them here. */
   logDestination?: DestinationStream
-  /** Clock, sleep and randomness of the platform client, for tests that must not wait. */
-  upstreamDeps?: StopAndCutClientDeps
-  /** Wall clock (ms) of the JWKS cool-down and the Redis quarantine; tests tick it instead of waiting. */
-  clock?: () => number
+  /**
+   * The one clock (ms) of the platform client's deadline, the circuit breaker, the retry budget,
+   * the in-memory idempotency store and video lock, the JWKS cool-down and the Redis quarantine
+   * (default `Date.now`): tests move it instead of waiting.
+   */
+  now?: () => number
+  /** Sleep and randomness of the platform client's retries, for tests that must not wait. */
+  upstreamDeps?: Pick<StopAndCutClientDeps, 'sleep' | 'random'>
 }
-
-const CUT_PATH = /^\/v1\/projects\/[^/]+\/live-videos\/[^/]+\/cut\/?(\?|$)/
 
 // A client's request id is kept when it is sane; otherwise one is generated.
 const SANE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
@@ -64,8 +68,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
       const problem = new ProblemError('validation', 'The URL is not valid: a path segment is not correctly percent-encoded.',
         { errors: [{ field: '', in: 'path', message: 'is not correctly percent-encoded' }] })
       reply.header('x-request-id', request.id)
-      const toCutRoute = request.method === 'POST' && CUT_PATH.test(request.url)
-      const audited = toCutRoute ? recordRejection(app, request, reply, problem) : Promise.resolve(true)
+      const toCutRoute = request.method === 'POST' && isCutUrl(request.url)
+      const audited = toCutRoute ? app.cutAuditRecorder.recordRejection(request, newCutState(), problem) : Promise.resolve(true)
       void audited.then(() => sendProblem(reply, request, problem))
     }
   }).withTypeProvider<TypeBoxTypeProvider>()
@@ -102,7 +106,6 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
       sub: (request.user as FastifyRequest['user'] | undefined)?.sub,
       projectId: params?.projectId?.slice(0, 128),
       videoId: params?.videoId?.slice(0, 128),
-      upstreamAttempts: reply.getHeader('x-upstream-attempts'),
       durationMs: Math.round(reply.elapsedTime)
     }, 'request completed')
   })
@@ -116,11 +119,13 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
 
   await app.register(openApiPlugin, { docsEnabled: config.docsEnabled })
   await app.register(metricsPlugin, { separatePort: config.metricsPort !== null })
-  await app.register(authPlugin, { config, now: options.clock })
+  const now = options.now ?? Date.now
+  await app.register(authPlugin, { config, now })
   await app.register(auditStorePlugin, { url: config.auditStoreUrl })
-  await app.register(sharedStatePlugin, { config, now: options.clock })
+  await app.register(sharedStatePlugin, { config, now })
   await app.register(rateLimitPlugin, { config })
-  await app.register(stopAndCutClientPlugin, { config, deps: { scrubber, ...options.upstreamDeps } })
+  await app.register(stopAndCutClientPlugin, { config, now, scrubber, deps: options.upstreamDeps })
+  await app.register(cutAuditPlugin)
   await app.register(healthRoutes)
   await app.register(cutRoute, { config })
   await app.register(auditRoutes)

@@ -1,6 +1,6 @@
 /**
- * Abuse and concurrency controls, free of any web framework: idempotency records, in-flight
- * locks (each in memory or in Redis), the retry budget and the circuit breaker.
+ * The guards against a double cut, free of any web framework: idempotency records and
+ * in-flight locks, each in memory or in Redis.
  */
 import type { Redis } from 'ioredis'
 import type { IdempotencyStore, IdempotencyTimings } from './idempotency.ts'
@@ -19,8 +19,6 @@ export * from './idempotency-redis.ts'
 export * from './lock.ts'
 export * from './lock-redis.ts'
 export * from './redis-data-guard.ts'
-export * from './retry-budget.ts'
-export * from './circuit-breaker.ts'
 
 export interface ConcurrencyStoresOptions {
   /** A connection from `createRedisConnection()`: both stores are then shared through Redis. Absent: in memory. */
@@ -30,7 +28,7 @@ export interface ConcurrencyStoresOptions {
   idempotency?: IdempotencyTimings
   /** Default lease of a video lock (ms). */
   lockLeaseMs?: number
-  /** Clock of the quarantine after Redis restarted or lost data (ms). */
+  /** Clock (ms) of the in-memory stores and of the quarantine after Redis restarted or lost data (Redis keeps its own time for its leases). Default `Date.now`. */
   now?: () => number
   /** Told when Redis is found restarted or without its data, with the quarantine left (ms). */
   onDataLoss?: (quarantineMs: number) => void
@@ -39,8 +37,6 @@ export interface ConcurrencyStoresOptions {
 export interface ConcurrencyStores {
   idempotency: IdempotencyStore
   lock: InFlightLock
-  /** `redis` or `memory`, for logs and readiness. */
-  kind: 'redis' | 'memory'
   /** With Redis: what keeps both stores shut after Redis restarted or lost data. */
   guard: RedisDataGuard | null
 }
@@ -53,16 +49,14 @@ export function createConcurrencyStores (options: ConcurrencyStoresOptions = {})
     const quarantineMs = Math.max(lockLeaseMs ?? LOCK_LEASE_MS, idempotency.leaseMs ?? IDEMPOTENCY_LEASE_MS)
     const guard = new RedisDataGuard({ redis, prefix, quarantineMs, now, onDataLoss })
     return {
-      kind: 'redis',
       guard,
       idempotency: new RedisIdempotencyStore({ redis, prefix, guard, ...idempotency }),
       lock: new RedisInFlightLock({ redis, prefix, guard, leaseMs: lockLeaseMs })
     }
   }
   return {
-    kind: 'memory',
     guard: null,
-    idempotency: new MemoryIdempotencyStore(idempotency),
-    lock: new MemoryInFlightLock({ leaseMs: lockLeaseMs })
+    idempotency: new MemoryIdempotencyStore({ ...idempotency, now }),
+    lock: new MemoryInFlightLock({ leaseMs: lockLeaseMs, now })
   }
 }

@@ -26,7 +26,7 @@ const LEASE_MARGIN_MS = 30_000
  * REDIS_URL is set so that every instance shares them. Both fail closed (503) when Redis is
  * unreachable: a double cut is worse than a refused one.
  */
-async function sharedStatePlugin (fastify: FastifyInstance, { config, now }: { config: Config, now?: () => number }): Promise<void> {
+async function sharedStatePlugin (fastify: FastifyInstance, { config, now }: { config: Config, now: () => number }): Promise<void> {
   let redis: Redis | null = null
   if (config.redisUrl !== null) {
     redis = createRedisConnection(config.redisUrl, {

@@ -1,11 +1,12 @@
 import { setTimeout as delay } from 'node:timers/promises'
+import createError from '@fastify/error'
 import { Pool } from 'undici'
 import type { Dispatcher } from 'undici'
 import type { UpstreamConfig } from '../config/load-config.ts'
 import type { StopAndCutCall, StopAndCutOutcome, StopAndCutResult } from './stop-and-cut.ts'
 import { parseRetryAfter } from './retry-after.ts'
-import type { CircuitBreaker } from '../concurrency/circuit-breaker.ts'
-import type { RetryBudget } from '../concurrency/retry-budget.ts'
+import type { CircuitBreaker } from './circuit-breaker.ts'
+import type { RetryBudget } from './retry-budget.ts'
 import { backoffCeilingMs, decideRetry, type AttemptOutcome, type RetryBounds } from './retry-policy.ts'
 import { observeRequestSent } from './observe-request-sent.ts'
 import { mapPlatformAnswer, needsBody, type PlatformBody } from './map-platform-answer.ts'
@@ -37,8 +38,6 @@ export interface StopAndCutClient {
 const MAX_BODY_BYTES = 1024 * 1024
 /** setTimeout's ceiling: a longer delay would fire at once. */
 const MAX_TIMER_MS = 2_147_483_647
-/** Headers the client sets itself; the key header must not collide with them. */
-const RESERVED_HEADERS = new Set(['content-type', 'accept', 'x-request-id', 'host', 'content-length', 'connection', 'transfer-encoding'])
 /** Local failures: the request was never made, and making it again will not help. */
 const LOCAL_FAILURE_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED'])
 const UNKNOWN_OUTCOME = 'the outcome at the platform is unknown'
@@ -52,13 +51,8 @@ interface Attempt {
   deadlineBeforeSend: boolean
 }
 
-class DeadlineExceededError extends Error {
-  readonly code = 'LIVECUT_UPSTREAM_DEADLINE'
-  constructor () {
-    super('upstream deadline exceeded')
-    this.name = 'DeadlineExceededError'
-  }
-}
+/** The abort reason when the deadline cuts an attempt off. */
+const DeadlineExceededError = createError('LIVECUT_UPSTREAM_DEADLINE', 'upstream deadline exceeded', 504)
 
 /**
  * The platform client: one keep-alive undici Pool for the platform origin, and the retry
@@ -69,17 +63,16 @@ export function createStopAndCutClient (config: UpstreamConfig, deps: StopAndCut
   const sleep = deps.sleep ?? ((ms: number) => delay(ms))
   const random = deps.random ?? Math.random
   const scrubber = deps.scrubber ?? createSecretScrubber(platformKeysOf(config), [config.authScheme])
-  const { origin, basePath } = parseBaseUrl(config.baseUrl)
-  if (RESERVED_HEADERS.has(config.authHeader.toLowerCase())) {
-    throw new Error(`UPSTREAM_AUTH_HEADER must not be ${config.authHeader}: the client sets that header itself`)
-  }
+  // loadConfig has checked it: http(s), no credentials, query or fragment.
+  const baseUrl = new URL(config.baseUrl)
+  const basePath = baseUrl.pathname.replace(/\/+$/, '')
   const bounds: RetryBounds = {
     maxAttempts: config.maxAttempts,
     deadlineMs: config.deadlineMs,
     retryBaseMs: config.retryBaseMs,
     retryMaxMs: config.retryMaxMs
   }
-  const pool = new Pool(origin, {
+  const pool = new Pool(baseUrl.origin, {
     connectTimeout: config.timeoutMs,
     headersTimeout: config.timeoutMs,
     bodyTimeout: config.timeoutMs
@@ -175,7 +168,7 @@ export function createStopAndCutClient (config: UpstreamConfig, deps: StopAndCut
     retryBudget?.recordRequest()
     while (true) {
       if (breaker !== undefined && !breaker.tryAcquire()) {
-        return finish({ type: 'unavailable', retryAfterSeconds: Math.max(1, Math.ceil(breaker.retryAfterMs() / 1000)), circuitOpen: true })
+        return finish({ type: 'circuit_open', retryAfterSeconds: Math.max(1, Math.ceil(breaker.retryAfterMs() / 1000)) })
       }
       attempts += 1
       const attempt = await attemptOnce(options, config.deadlineMs - (now() - startedAt))
@@ -201,21 +194,6 @@ export function createStopAndCutClient (config: UpstreamConfig, deps: StopAndCut
     stopAndCut,
     close: () => pool.close()
   }
-}
-
-function parseBaseUrl (baseUrl: string): { origin: string, basePath: string } {
-  let url: URL
-  try {
-    url = new URL(baseUrl)
-  } catch {
-    throw new Error('UPSTREAM_BASE_URL is not a URL')
-  }
-  // The value itself is never echoed: it might carry credentials.
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username !== '' || url.password !== '' ||
-      url.search !== '' || url.hash !== '') {
-    throw new Error('UPSTREAM_BASE_URL must be an http(s) URL without credentials, query or fragment')
-  }
-  return { origin: url.origin, basePath: url.pathname.replace(/\/+$/, '') }
 }
 
 /** The body as text, or null if it failed, timed out or was too large part-way. */

@@ -54,7 +54,7 @@ async function cut (service: ServiceUnderTest, token: string) {
 t.test('JWKS: one fetch per cool-down for unknown kids, the whole set held, rotation and refresh', async (t) => {
   const idp = await startIdentityProvider(t, [jwkOf(first.publicKey, 'key-1')])
   let time = Date.now()
-  const service = await startService(t, { env: { JWT_SECRET: '', JWT_JWKS_URL: idp.url }, build: { clock: () => time } })
+  const service = await startService(t, { env: { JWT_SECRET: '', JWT_JWKS_URL: idp.url }, build: { now: () => time } })
 
   t.equal((await cut(service, tokenFor(first.privateKey, 'key-1'))).statusCode, 200, 'a known kid verifies')
   t.equal((await cut(service, tokenFor(first.privateKey, 'key-1'))).statusCode, 200, 'again')
@@ -97,7 +97,7 @@ t.test('JWKS: one fetch per cool-down for unknown kids, the whole set held, rota
 t.test('JWKS: a provider that is down is a 503 for unknown kids; keys already held keep verifying', async (t) => {
   const idp = await startIdentityProvider(t, [jwkOf(first.publicKey, 'key-1')])
   let time = Date.now()
-  const service = await startService(t, { env: { JWT_SECRET: '', JWT_JWKS_URL: idp.url }, build: { clock: () => time } })
+  const service = await startService(t, { env: { JWT_SECRET: '', JWT_JWKS_URL: idp.url }, build: { now: () => time } })
   t.equal((await cut(service, tokenFor(first.privateKey, 'key-1'))).statusCode, 200)
 
   idp.fail(500)

@@ -14,7 +14,7 @@ t.test('Redis restarted empty during a cut: the same video and key on another in
   await redis.start()
   const gate = new PlatformGate()
   let time = Date.now()
-  const build = { clock: () => time }
+  const build = { now: () => time }
   const env = { REDIS_URL: redis.url, UPSTREAM_TIMEOUT_MS: '30000', UPSTREAM_DEADLINE_MS: '60000' }
   const serviceA = await startService(t, { env, simulator: { sleep: gate.sleep }, build })
   const serviceB = await startService(t, { env: { ...env, UPSTREAM_BASE_URL: serviceA.simulator.url }, build })

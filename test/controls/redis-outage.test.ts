@@ -28,7 +28,7 @@ t.test('Redis killed and restarted mid-test', async (t) => {
   const redis = await createRedisServer(t)
   await redis.start()
   let time = Date.now()
-  const service = await startService(t, { env: { REDIS_URL: redis.url, RATE_LIMIT_CUT_MAX: '2', RATE_LIMIT_IP_MAX: '3' }, build: { clock: () => time } })
+  const service = await startService(t, { env: { REDIS_URL: redis.url, RATE_LIMIT_CUT_MAX: '2', RATE_LIMIT_IP_MAX: '3' }, build: { now: () => time } })
   const cut = cutter(service, 'outage', { sub: 'alice' })
 
   // Up: both limits count in Redis (2 cuts per subject, 3 requests per address).
