@@ -105,10 +105,20 @@ export class RedisDataGuard {
     return this.#checking
   }
 
+  /** The server's run_id; '' where an ACL forbids INFO (the epoch alone then tells a loss). */
+  async #serverRunId (): Promise<string> {
+    try {
+      return RUN_ID.exec(await this.#redis.info('server'))?.[1] ?? ''
+    } catch (error) {
+      if (error instanceof Error && error.message.includes('NOPERM')) return ''
+      throw error
+    }
+  }
+
   async #runCheck (): Promise<void> {
     const seen = this.#epoch
     const connection = this.#connection
-    const runId = RUN_ID.exec(await this.#redis.info('server'))?.[1] ?? ''
+    const runId = await this.#serverRunId()
     const restarted = this.#runId !== null && runId !== this.#runId
     const reply = await CHECK.run(this.#redis, this.#keys, [newToken(), seen ?? '', this.#quarantineMs, restarted ? '1' : '0'])
     const [epoch, quarantineTtl] = reply as [string, number]

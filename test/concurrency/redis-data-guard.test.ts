@@ -3,6 +3,7 @@
 // restart without persistence shuts new keys and locks for the quarantine (for an instance
 // started afterwards too), so does a restart that kept the data (its last writes may be lost),
 // and a Redis that cannot be checked is never trusted.
+import { once } from 'node:events'
 import t from 'tap'
 import { ConcurrencyStoreUnavailableError, RedisDataGuard } from '../../src/concurrency/index.ts'
 import { createRedisServer } from '../helpers/redis-server.ts'
@@ -23,8 +24,9 @@ t.test('restart empty → quarantine; reconnect to the same data → none', asyn
   t.equal(guard.quarantineLeftMs(), 0, 'a first start trusts an empty Redis')
   t.type(await redis.get('livecut:epoch'), 'string', 'and leaves its epoch there')
 
+  const reconnected = once(redis, 'ready')
   redis.disconnect(true)
-  await eventually('the client reconnected', () => redis.status === 'ready')
+  await reconnected
   await guard.assertTrusted('lock', 'acquire')
   t.same(losses, [], 'a reconnect to the same data is no loss')
 
@@ -80,4 +82,24 @@ t.test('a restart that kept the data (the epoch is back) is still a quarantine: 
   await t.rejects(guard.assertTrusted('lock', 'acquire'), { message: /restarted or lost data/ }, 'a new run_id: refused')
   t.equal(losses.length, 1)
   t.equal(await restorer.get('livecut:epoch'), epoch, 'the epoch was kept')
+})
+
+t.test('where an ACL forbids INFO, the epoch alone tells a loss', async (t) => {
+  const server = await createRedisServer(t)
+  await server.start()
+  const admin = await connectRedis(t, server.url)
+  await admin.call('ACL', 'SETUSER', 'no-info', 'on', '>no-info-pass', '~*', '+@all', '-info')
+  const redis = await connectRedis(t, `redis://no-info:no-info-pass@127.0.0.1:${server.port}`)
+  await t.rejects(redis.info('server'), /NOPERM/, 'INFO is forbidden to this user')
+  const losses: number[] = []
+  const guard = new RedisDataGuard({ redis, quarantineMs: QUARANTINE_MS, onDataLoss: (ms) => losses.push(ms) })
+  await guard.assertTrusted('lock', 'acquire')
+  t.same(losses, [], 'trusted without INFO')
+
+  await admin.del('livecut:epoch')
+  const reconnected = once(redis, 'ready')
+  redis.disconnect(true)
+  await reconnected
+  await t.rejects(guard.assertTrusted('lock', 'acquire'), { message: /restarted or lost data/ }, 'the epoch gone: refused')
+  t.equal(losses.length, 1)
 })
