@@ -86,7 +86,7 @@ function unauthenticated (error: Error & { code?: string }): ProblemError {
   return new ProblemError('unauthenticated', reason, { challenge: `${REALM}, error="invalid_token", error_description="${reason}"` })
 }
 
-async function authPlugin (fastify: FastifyInstance, { config, now = Date.now }: { config: Config, now?: () => number }): Promise<void> {
+async function authPlugin (fastify: FastifyInstance, { config, now }: { config: Config, now: () => number }): Promise<void> {
   await fastify.register(fastifyJwt, jwtOptions(config.jwt, now, fastify.log))
   const projectsClaim = config.jwt.projectsClaim
 

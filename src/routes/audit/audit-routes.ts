@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import { EXPORT_CONTENT_TYPES, EXPORT_DISPOSITIONS, exportChunks, type ExportFormat } from '../../audit/audit-export-format.ts'
 import type { AuditFilter } from '../../audit/audit-store.ts'
 import { ProblemError } from '../../problems/problem-error.ts'
-import { AuditEventsQuerySchema, AuditPageSchema, DEFAULT_AUDIT_PAGE, AuditVerifySchema, type AuditEventsQuery } from '../../schemas/audit.ts'
+import { AuditEventsQuerySchema, AuditPageSchema, AuditVerifySchema, DEFAULT_AUDIT_PAGE, type AuditEventsQuery } from '../../schemas/audit.ts'
 import { problemResponses } from '../../schemas/common.ts'
 
 export const AUDIT_SCOPE = 'audit:read'
