@@ -113,6 +113,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     const problem = toProblem(error)
     if (problem.code === 'internal') request.log.error({ err: error }, 'unexpected error')
+    else if (problem.code === 'audit_unavailable') request.log.error({ err: error }, 'audit: the store could not be read')
     return sendProblem(reply, request, problem)
   })
   app.setNotFoundHandler(sendNotFound)
