@@ -2,9 +2,10 @@ import type { Config, UpstreamConfig } from '../config/load-config.ts'
 
 export const REDACTED = '[REDACTED]'
 
-// Anything shaped like a JWT: a base64url JSON header (`{"` or `{ ` encodes to `ey`, `{\n` to
-// `ew`), then at least two more dot-separated segments (five for an encrypted one).
-const JWT_PATTERN = /\be[wy][\w-]{8,}\.[\w-]{2,}\.[\w-]*(?:\.[\w-]*\.[\w-]*)?/g
+// Anything shaped like a JWT, wherever it stands (glued to other text too): a base64url JSON
+// header (`{"` and `{ ` encode to `ey…`, `{` and a line break to `ew…`), then either a JSON
+// payload and a signature (JWS), or four more segments (JWE: key, IV, ciphertext, tag).
+const JWT_PATTERN = /e[wy][\w-]{8,}\.(?:[\w-]*\.[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}|e[wy][\w-]{2,}\.[\w-]*)/g
 // A secret shorter than this would redact ordinary words; configured keys are far longer.
 const MIN_SECRET_LENGTH = 4
 

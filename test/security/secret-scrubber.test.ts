@@ -17,9 +17,15 @@ t.test('text: literals, scheme credentials and JWTs go, the rest stays', async (
   t.equal(scrub.text('x-auth: ApiKey s3cr3t-value, next'), 'x-auth: ApiKey [REDACTED], next', 'the configured scheme too')
   const jwt = hsToken()
   t.equal(scrub.text(`token=${jwt};`), 'token=[REDACTED];')
-  const jwe = `${Buffer.from('{"alg":"RSA-OAEP","enc":"A256GCM"}').toString('base64url')}.enc-key.iv-part.cipher-text.tag-part`
+  t.equal(scrub.text(`auth_${jwt}`), 'auth_[REDACTED]', 'glued to other text')
+  const segment = (bytes: number): string => Buffer.alloc(bytes, 7).toString('base64url')
+  const jwe = `${Buffer.from('{"alg":"RSA-OAEP","enc":"A256GCM"}').toString('base64url')}.${segment(256)}.${segment(12)}.${segment(40)}.${segment(16)}`
   t.equal(scrub.text(`jwe ${jwe} end`), 'jwe [REDACTED] end', 'all five segments of an encrypted JWT')
-  t.equal(scrub.text('every week.yes.no'), 'every week.yes.no', 'ordinary dotted words are not JWTs')
+  const unsigned = `${Buffer.from('{ "alg": "none" }').toString('base64url')}.${Buffer.from('{\n"sub": "x"}').toString('base64url')}.`
+  t.equal(scrub.text(`[${unsigned}]`), '[[REDACTED]]', 'an unsigned one, with spaced and multi-line JSON')
+  for (const text of ['every week.yes.no', 'keyboardlayout.config.json', 'v1.eyes.example.com']) {
+    t.equal(scrub.text(text), text, `${text}: ordinary dotted words are not JWTs`)
+  }
 })
 
 t.test('value: every string and key of a JSON-like value, numbers and nulls untouched', async (t) => {
