@@ -1,5 +1,4 @@
 import { createPublicKey, type JsonWebKey } from 'node:crypto'
-import { request } from 'undici'
 
 /** Least time between two fetches of the set for unknown `kid`s (jose's default cool-down). */
 export const JWKS_COOLDOWN_MS = 30_000
@@ -100,12 +99,13 @@ export function createJwksKeySet (options: JwksKeySetOptions): { keyFor: (kid: s
 
 /** Every signing key of the set that Node can import, as PEM by `kid`. */
 async function fetchKeySet (url: string): Promise<Map<string, PublishedKey>> {
-  const response = await request(url, { headersTimeout: FETCH_TIMEOUT_MS, bodyTimeout: FETCH_TIMEOUT_MS, headers: { accept: 'application/json' } })
-  if (response.statusCode < 200 || response.statusCode >= 300) {
-    await response.body.dump()
-    throw new Error(`the key set answered HTTP ${response.statusCode}`)
+  // fetch, as get-jwks did before: it follows a provider's redirects.
+  const response = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), headers: { accept: 'application/json' } })
+  if (!response.ok) {
+    await response.body?.cancel()
+    throw new Error(`the key set answered HTTP ${response.status}`)
   }
-  const body = await response.body.json() as { keys?: unknown }
+  const body = await response.json() as { keys?: unknown }
   if (!Array.isArray(body.keys)) throw new Error('the key set has no keys array')
   const keys = new Map<string, PublishedKey>()
   for (const jwk of body.keys as Array<JsonWebKey & { kid?: unknown, alg?: unknown, use?: unknown }>) {

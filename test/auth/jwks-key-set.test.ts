@@ -16,13 +16,17 @@ const second = rsaKeyPair()
 const jwkOf = (pem: string, kid: string) => ({ ...createPublicKey(pem).export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' })
 const tokenFor = (privateKey: string, kid: string): string => signWith(privateKey, 'RS256', {}, { kid })
 
-interface IdentityProvider { url: string, fetches: () => number, publish: (keys: object[]) => void, fail: (status: number | null) => void }
+interface IdentityProvider { url: string, origin: string, fetches: () => number, publish: (keys: object[]) => void, fail: (status: number | null) => void }
 
 async function startIdentityProvider (t: Test, keys: object[]): Promise<IdentityProvider> {
   let published = keys
   let failing: number | null = null
   let fetches = 0
-  const server = createServer((_request, response) => {
+  const server = createServer((request, response) => {
+    if (request.url === '/moved') {
+      response.writeHead(301, { location: '/oauth/jwks.json' }).end()
+      return
+    }
     fetches++
     if (failing !== null) {
       response.writeHead(failing).end()
@@ -37,6 +41,7 @@ async function startIdentityProvider (t: Test, keys: object[]): Promise<Identity
   const { port } = server.address() as { port: number }
   return {
     url: `http://127.0.0.1:${port}/oauth/jwks.json`,
+    origin: `http://127.0.0.1:${port}`,
     fetches: () => fetches,
     publish: (next) => { published = next },
     fail: (status) => { failing = status }
@@ -118,4 +123,11 @@ t.test('JWKS: a provider that is down is a 503 for unknown kids; keys already he
   time += JWKS_FAILURE_RETRY_MS
   t.equal((await cut(service, tokenFor(second.privateKey, 'key-2'))).statusCode, 200, 'once the provider is back, the next try fetches the set')
   t.equal(idp.fetches(), 3)
+})
+
+t.test('JWKS: a provider that redirects its key set is followed', async (t) => {
+  const idp = await startIdentityProvider(t, [jwkOf(first.publicKey, 'key-1')])
+  const service = await startService(t, { env: { JWT_SECRET: '', JWT_JWKS_URL: `${idp.origin}/moved` } })
+  t.equal((await cut(service, tokenFor(first.privateKey, 'key-1'))).statusCode, 200)
+  t.equal(idp.fetches(), 1)
 })
