@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DestinationStream } from 'pino'
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import secureJson from 'secure-json-parse'
 import type { Config } from './config/load-config.ts'
 import { createLogger } from './logging/create-logger.ts'
@@ -26,6 +27,8 @@ import { isCutUrl } from './routes/cut/cut-path.ts'
 import { newCutState } from './routes/cut/cut-state.ts'
 import auditRoutes from './routes/audit/audit-routes.ts'
 import healthRoutes from './routes/ops/health-routes.ts'
+import { createTracing } from './tracing/create-tracing.ts'
+import tracingPlugin from './tracing/tracing-plugin.ts'
 
 export interface BuildOptions {
   /** Where log lines go (default stdout); tests capture them here. */
@@ -38,6 +41,8 @@ export interface BuildOptions {
   now?: () => number
   /** Sleep and randomness of the platform client's retries, for tests that must not wait. */
   upstreamDeps?: Pick<StopAndCutClientDeps, 'sleep' | 'random'>
+  /** Where spans go: OTLP in the server (src/tracing/otlp-span-processor.ts), memory in tests; none records nothing. */
+  spanProcessor?: SpanProcessor
 }
 
 // A client's request id is kept when it is sane; otherwise one is generated.
@@ -118,6 +123,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   })
   app.setNotFoundHandler(sendNotFound)
 
+  // First: its server span and trace context must wrap every route registered after it.
+  await app.register(tracingPlugin, { tracing: createTracing(config.tracing, options.spanProcessor) })
   await app.register(openApiPlugin, { docsEnabled: config.docsEnabled })
   await app.register(metricsPlugin, { separatePort: config.metricsPort !== null })
   const now = options.now ?? Date.now

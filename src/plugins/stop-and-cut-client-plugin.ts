@@ -25,7 +25,7 @@ async function stopAndCutClientPlugin (fastify: FastifyInstance, { config, now, 
     }
   })
   const retryBudget = new RetryBudget({ ratio: config.protection.retryBudgetRatio, now })
-  const client = createStopAndCutClient(config.upstream, { ...deps, now, breaker, retryBudget, scrubber })
+  const client = createStopAndCutClient(config.upstream, { ...deps, now, breaker, retryBudget, scrubber, tracer: fastify.tracer })
   fastify.decorate('stopAndCutClient', client)
   fastify.decorate('circuitBreaker', breaker)
   fastify.addHook('onClose', async () => { await client.close() })
