@@ -26,6 +26,7 @@ import cutRoute from './routes/cut/cut-route.ts'
 import { isCutUrl } from './routes/cut/cut-path.ts'
 import { newCutState } from './routes/cut/cut-state.ts'
 import auditRoutes from './routes/audit/audit-routes.ts'
+import resolutionRoute from './routes/audit/resolution-route.ts'
 import healthRoutes from './routes/ops/health-routes.ts'
 import { createTracing } from './tracing/create-tracing.ts'
 import tracingPlugin from './tracing/tracing-plugin.ts'
@@ -137,6 +138,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   await app.register(healthRoutes)
   await app.register(cutRoute, { config })
   await app.register(auditRoutes)
+  await app.register(resolutionRoute)
   return app
 }
 
