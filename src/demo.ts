@@ -56,7 +56,9 @@ curl -sS -X POST ${base}/v1/projects/${PROJECT}/live-videos/live-1/cut \\
   -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
   -d '{"startMs":600000,"endMs":900000,"visibility":"public"}'
 
-Read the audit trail back (newest first), check its hash chain, or export it:
+Review the audit trail in the browser: open ${base}/console/ and paste the token above
+(the text between the quotes).
+Or read it back (newest first), check its hash chain, or export it:
 
 curl -sS ${base}/v1/audit/events -H "Authorization: Bearer $TOKEN"
 curl -sS ${base}/v1/audit/verify -H "Authorization: Bearer $TOKEN"

@@ -234,6 +234,7 @@ function toConfig (env: Env, problems: string[], warnings: string[]) {
       default: env.DEFAULT_VISIBILITY
     },
     docsEnabled: env.DOCS_ENABLED ?? !production,
+    consoleEnabled: env.CONSOLE_ENABLED,
     auditStoreUrl: env.AUDIT_STORE_URL,
     redisUrl: env.REDIS_URL ?? null,
     tracing: {
