@@ -6,6 +6,7 @@ import type { SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import secureJson from 'secure-json-parse'
 import type { Config } from './config/load-config.ts'
 import { createLogger } from './logging/create-logger.ts'
+import { scrubberFor } from './security/secret-scrubber.ts'
 import { createValidatorCompiler } from './validation/validator-compiler.ts'
 import { ProblemError } from './problems/problem-error.ts'
 import { sendNotFound, sendProblem } from './problems/send-problem.ts'
@@ -36,8 +37,9 @@ export interface BuildOptions {
   /** Where log lines go (default stdout); tests capture them here. */
   logDestination?: DestinationStream
   /**
-   * The one clock (ms) of the platform client's deadline, the circuit breaker, the retry budget
-   * and the in-memory idempotency store and video lock (default `Date.now`): tests move it instead of waiting.
+   * The one clock (ms) of the platform client's deadline, the circuit breaker, the retry budget,
+   * the in-memory idempotency store and video lock, the JWKS cool-down and the Redis quarantine
+   * (default `Date.now`): tests move it instead of waiting.
    */
   now?: () => number
   /** Sleep and randomness of the platform client's retries, for tests that must not wait. */
@@ -55,8 +57,10 @@ function requestIdOf (request: { headers: Record<string, string | string[] | und
 
 /** The whole service as one Fastify instance: the server, the tests, the demo and the benchmark all build it here. */
 export async function buildApp (config: Config, options: BuildOptions = {}) {
+  // One scrubber for log lines and for what the platform says (answers, replays, the trail).
+  const scrubber = scrubberFor(config)
   const app = Fastify({
-    loggerInstance: createLogger(config, options.logDestination) as FastifyBaseLogger,
+    loggerInstance: createLogger(config, scrubber, options.logDestination) as FastifyBaseLogger,
     // One line per request, written by the onResponse hook below with what an operator needs.
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
@@ -69,7 +73,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
     // A URL that cannot be decoded never reaches a route: answer it as a problem here, and
     // audit it when it was meant for the cut route.
     frameworkErrors: (_error, request, reply) => {
-      const problem = new ProblemError('validation', 'The URL is not valid: a path segment is not correctly percent-encoded.')
+      const problem = new ProblemError('validation', 'The URL is not valid: a path segment is not correctly percent-encoded.',
+        { errors: [{ field: '', in: 'path', message: 'is not correctly percent-encoded' }] })
       reply.header('x-request-id', request.id)
       const toCutRoute = request.method === 'POST' && isCutUrl(request.url)
       const audited = toCutRoute ? app.cutAuditRecorder.recordRejection(request, newCutState(), problem) : Promise.resolve(true)
@@ -89,7 +94,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
     try {
       done(null, secureJson.parse(body as string, { protoAction: 'error', constructorAction: 'error' }))
     } catch {
-      done(new ProblemError('malformed_json', 'The body could not be parsed as JSON.'), undefined)
+      // Like every 400, it names what is wrong: the body as a whole.
+      done(new ProblemError('malformed_json', 'The body could not be parsed as JSON.', { errors: [{ field: '', in: 'body', message: 'is not valid JSON' }] }), undefined)
     }
   })
 
@@ -125,12 +131,12 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   await app.register(securityHeadersPlugin)
   await app.register(openApiPlugin, { docsEnabled: config.docsEnabled })
   await app.register(metricsPlugin, { separatePort: config.metricsPort !== null })
-  await app.register(authPlugin, { jwt: config.jwt })
-  await app.register(auditStorePlugin, { url: config.auditStoreUrl })
   const now = options.now ?? Date.now
+  await app.register(authPlugin, { jwt: config.jwt, now })
+  await app.register(auditStorePlugin, { url: config.auditStoreUrl })
   await app.register(sharedStatePlugin, { redisUrl: config.redisUrl, upstreamDeadlineMs: config.upstream.deadlineMs, now })
   await app.register(rateLimitPlugin, config.rateLimit)
-  await app.register(stopAndCutClientPlugin, { upstream: config.upstream, protection: config.protection, now, deps: options.upstreamDeps })
+  await app.register(stopAndCutClientPlugin, { upstream: config.upstream, protection: config.protection, now, scrubber, deps: options.upstreamDeps })
   await app.register(cutAuditPlugin)
   await app.register(healthRoutes)
   await app.register(cutRoute, { visibility: config.visibility })

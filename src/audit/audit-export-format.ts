@@ -16,6 +16,12 @@ export const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = {
   csv: 'text/csv; charset=utf-8'
 }
 
+/** Exports are downloads: a browser saves them instead of rendering (or sniffing) them. */
+export const EXPORT_DISPOSITIONS: Record<ExportFormat, string> = {
+  ndjson: 'attachment; filename="audit-events.ndjson"',
+  csv: 'attachment; filename="audit-events.csv"'
+}
+
 type Cell = string | number | boolean | null | undefined
 
 export const CSV_COLUMNS: ReadonlyArray<readonly [name: string, value: (entry: AuditEntry) => Cell]> = [
@@ -52,8 +58,12 @@ export const CSV_COLUMNS: ReadonlyArray<readonly [name: string, value: (entry: A
 
 const CSV_EOL = '\r\n'
 const NEEDS_QUOTES = /[",\r\n]/
-/** Cells a spreadsheet would run as a formula (OWASP "CSV injection"). */
-const FORMULA_START = /^[=+\-@\t\r]/
+/**
+ * Cells a spreadsheet would run as a formula: OWASP's "CSV injection" list (= + - @ TAB CR),
+ * plus LF and NUL (some importers drop a leading one and read what follows) and the full-width
+ * forms, which spreadsheets fold to their ASCII forms.
+ */
+const FORMULA_START = /^[=+\-@\t\r\n\0＝＋－＠]/
 
 /**
  * One CSV cell. Strings that would start a spreadsheet formula get a leading `'` (user agents

@@ -1,10 +1,10 @@
 import { createPublicKey } from 'node:crypto'
 import fp from 'fastify-plugin'
 import fastifyJwt, { type FastifyJWTOptions } from '@fastify/jwt'
-import buildGetJwks from 'get-jwks'
-import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import type { Config } from '../config/load-config.ts'
 import { ProblemError } from '../problems/problem-error.ts'
+import { createJwksKeySet, UnknownSigningKeyError } from './jwks-key-set.ts'
 import { projectsOf, scopesOf, type TokenClaims } from './token-claims.ts'
 
 declare module '@fastify/jwt' {
@@ -36,7 +36,7 @@ function algorithmsForPublicKey (pem: string): string[] {
   throw new Error(`JWT_PUBLIC_KEY: unsupported key type ${type ?? 'unknown'} (use RSA, P-256 or Ed25519)`)
 }
 
-function jwtOptions (jwt: Config['jwt']): FastifyJWTOptions {
+function jwtOptions (jwt: Config['jwt'], now: () => number, log: FastifyBaseLogger): FastifyJWTOptions {
   const claims = {
     clockTolerance: CLOCK_TOLERANCE_MS,
     // A token without expiry would be valid forever once leaked.
@@ -45,19 +45,21 @@ function jwtOptions (jwt: Config['jwt']): FastifyJWTOptions {
     ...(jwt.audience !== null && { allowedAud: jwt.audience })
   }
   if (jwt.jwksUrl !== null) {
-    const url = new URL(jwt.jwksUrl)
-    const jwks = buildGetJwks({ jwksPath: url.pathname + url.search, max: 100, ttl: 10 * 60_000 })
+    const jwks = createJwksKeySet({
+      url: jwt.jwksUrl,
+      now,
+      onFetchFailed: (error) => { log.warn({ err: error }, 'jwks: the identity provider\'s key set could not be fetched; unknown kids are answered 503 until it can') }
+    })
     return {
       // The secret callback needs the header (kid, alg), not only the payload.
       decode: { complete: true },
-      // get-jwks caches keys by kid and fetches the set again for a kid it has not seen.
       secret: async (_request: FastifyRequest, token: unknown) => {
         const header = (token as { header: { kid?: string, alg?: string } }).header
         try {
-          return await jwks.getPublicKey({ domain: url.origin, kid: header.kid, alg: header.alg })
+          return await jwks.keyFor(header.kid, header.alg)
         } catch (error) {
           // An unknown kid is the token's fault; anything else is the identity provider's.
-          if ((error as { code?: string }).code === 'JWK_NOT_FOUND') throw error
+          if (error instanceof UnknownSigningKeyError) throw error
           throw new ProblemError('dependency_unavailable', 'The identity provider\'s keys could not be fetched; try again shortly.', { retryAfterSeconds: 5 })
         }
       },
@@ -84,8 +86,8 @@ function unauthenticated (error: Error & { code?: string }): ProblemError {
   return new ProblemError('unauthenticated', reason, { challenge: `${REALM}, error="invalid_token", error_description="${reason}"` })
 }
 
-async function authPlugin (fastify: FastifyInstance, { jwt }: { jwt: Config['jwt'] }): Promise<void> {
-  await fastify.register(fastifyJwt, jwtOptions(jwt))
+async function authPlugin (fastify: FastifyInstance, { jwt, now }: { jwt: Config['jwt'], now: () => number }): Promise<void> {
+  await fastify.register(fastifyJwt, jwtOptions(jwt, now, fastify.log))
   const projectsClaim = jwt.projectsClaim
 
   fastify.decorate('callerProjects', (request: FastifyRequest) => projectsOf(request.user, projectsClaim))

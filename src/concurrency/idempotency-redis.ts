@@ -29,6 +29,7 @@ import {
 } from './idempotency.ts'
 import { newToken, positiveMs } from './internal.ts'
 import { keyPart, REDIS_KEY_PREFIX, RedisScript } from './redis-connection.ts'
+import type { RedisDataGuard } from './redis-data-guard.ts'
 
 // KEYS[1] record; ARGV fingerprint, token, leaseMs
 const BEGIN = new RedisScript(`
@@ -68,6 +69,8 @@ export interface RedisIdempotencyOptions extends IdempotencyTimings {
   redis: Redis
   /** Prefix of every key. Default `REDIS_KEY_PREFIX` (`livecut:`). */
   prefix?: string
+  /** When given, no key is begun while Redis may have lost the in-flight keys of cuts still running. */
+  guard?: RedisDataGuard
 }
 
 export class RedisIdempotencyStore implements IdempotencyStore {
@@ -75,9 +78,11 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   readonly #prefix: string
   readonly #ttlMs: number
   readonly #leaseMs: number
+  readonly #guard: RedisDataGuard | undefined
 
   constructor (options: RedisIdempotencyOptions) {
     this.#redis = options.redis
+    this.#guard = options.guard
     this.#prefix = options.prefix ?? REDIS_KEY_PREFIX
     this.#ttlMs = positiveMs('ttlMs', options.ttlMs ?? IDEMPOTENCY_TTL_MS)
     this.#leaseMs = positiveMs('leaseMs', options.leaseMs ?? IDEMPOTENCY_LEASE_MS)
@@ -89,6 +94,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   }
 
   async begin (scope: IdempotencyScope, fingerprint: string): Promise<BeginResult> {
+    await this.#guard?.assertTrusted('idempotency', 'begin')
     const token = newToken()
     const reply = await this.#run('begin', BEGIN, this.keyOf(scope), [fingerprint, token, this.#leaseMs])
     if (!Array.isArray(reply)) throw unexpected('begin', reply)

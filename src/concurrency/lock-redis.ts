@@ -13,6 +13,7 @@ import { ConcurrencyStoreUnavailableError } from './errors.ts'
 import { newToken, positiveMs } from './internal.ts'
 import { LOCK_LEASE_MS, type InFlightLock, type LockLease } from './lock.ts'
 import { REDIS_KEY_PREFIX, RedisScript } from './redis-connection.ts'
+import type { RedisDataGuard } from './redis-data-guard.ts'
 
 const RELEASE = new RedisScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -28,15 +29,19 @@ export interface RedisLockOptions {
   prefix?: string
   /** Default lease (ms). Default `LOCK_LEASE_MS`. */
   leaseMs?: number
+  /** When given, no lock is granted while Redis may have lost the locks of cuts still running. */
+  guard?: RedisDataGuard
 }
 
 export class RedisInFlightLock implements InFlightLock {
   readonly #redis: Redis
   readonly #prefix: string
   readonly #leaseMs: number
+  readonly #guard: RedisDataGuard | undefined
 
   constructor (options: RedisLockOptions) {
     this.#redis = options.redis
+    this.#guard = options.guard
     this.#prefix = options.prefix ?? REDIS_KEY_PREFIX
     this.#leaseMs = positiveMs('leaseMs', options.leaseMs ?? LOCK_LEASE_MS)
   }
@@ -48,6 +53,7 @@ export class RedisInFlightLock implements InFlightLock {
 
   async acquire (key: string, leaseMs: number = this.#leaseMs): Promise<LockLease | null> {
     const lease = positiveMs('leaseMs', leaseMs)
+    await this.#guard?.assertTrusted('lock', 'acquire')
     const token = newToken()
     let reply: unknown
     try {

@@ -39,7 +39,7 @@ export const EnvSchema = Type.Object({
 
   JWT_SECRET: Type.Optional(Type.String({ minLength: 1, description: 'HS256 verification secret (at least 32 bytes in production)' })),
   JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1, description: 'PEM public key (RS256, ES256 or EdDSA)' })),
-  JWT_JWKS_URL: Type.Optional(Type.String({ format: 'uri', description: 'JWKS endpoint of the identity provider; keys cached, refreshed on unknown `kid`' })),
+  JWT_JWKS_URL: Type.Optional(Type.String({ format: 'uri', description: 'JWKS endpoint of the identity provider; the set is held 10 min, and fetched again on an unknown `kid` at most once per 30 s cool-down' })),
   JWT_ISSUER: Type.Optional(Type.String({ minLength: 1, description: 'required `iss` when set (always set in production)' })),
   JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1, description: 'required `aud` when set (always set in production)' })),
   JWT_PROJECTS_CLAIM: Type.String({ default: 'projects', minLength: 1, description: 'claim listing the project ids a caller may act on (`"*"` = all)' }),

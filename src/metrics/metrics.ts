@@ -16,7 +16,8 @@ export function createMetrics () {
     upstreamDuration: new Histogram({ name: 'livecut_upstream_call_duration_seconds', help: 'A stop-and-cut call, all attempts and waits', buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20], registers }),
     auditWrites: new Histogram({ name: 'livecut_audit_write_duration_seconds', help: 'Durable audit appends', labelNames: ['record'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers }),
     auditWriteFailures: new Counter({ name: 'livecut_audit_write_failures_total', help: 'Audit appends that failed', labelNames: ['record'], registers }),
-    rateLimited: new Counter({ name: 'livecut_rate_limited_total', help: 'Requests refused by a rate limit', labelNames: ['limit'], registers })
+    rateLimited: new Counter({ name: 'livecut_rate_limited_total', help: 'Requests refused by a rate limit', labelNames: ['limit'], registers }),
+    redisDataLosses: new Counter({ name: 'livecut_redis_data_losses_total', help: 'Times Redis was found restarted or without its data (cuts then refused for a lease)', registers })
   }
 }
 

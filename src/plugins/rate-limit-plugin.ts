@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import fastifyRateLimit from '@fastify/rate-limit'
+import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../config/load-config.ts'
 import { ProblemError } from '../problems/problem-error.ts'
@@ -42,7 +42,8 @@ async function rateLimitPlugin (fastify: FastifyInstance, limits: Config['rateLi
   const perAddress = fastify.createRateLimit({
     max: limits.ipMax,
     timeWindow: limits.ipWindow,
-    keyGenerator: (request) => `ip:${request.ip}`
+    // IPv6 by /64 (the plugin's own default key): one host is usually given a whole /64.
+    keyGenerator: (request) => `ip:${normalizeIP(request.ip)}`
   })
   const perSubject = fastify.createRateLimit({
     max: limits.cutMax,

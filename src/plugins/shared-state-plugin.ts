@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
-import { createConcurrencyStores } from '../concurrency/index.ts'
+import { createConcurrencyStores, type RedisDataGuard } from '../concurrency/index.ts'
 import type { IdempotencyStore } from '../concurrency/idempotency.ts'
 import type { InFlightLock } from '../concurrency/lock.ts'
 import { closeRedisConnection, createRedisConnection, waitForRedisReady } from '../concurrency/redis-connection.ts'
@@ -10,6 +10,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The shared Redis, when REDIS_URL is set; rate limits use it too. */
     redis: Redis | null
+    /** With Redis: keeps keys and locks shut for a lease after Redis restarted or lost data (readiness asks it). */
+    redisGuard: RedisDataGuard | null
     idempotencyStore: IdempotencyStore
     videoLock: InFlightLock
   }
@@ -40,10 +42,20 @@ async function sharedStatePlugin (fastify: FastifyInstance, { redisUrl, upstream
     fastify.addHook('onClose', async () => { await closeRedisConnection(connection) })
   }
   const leaseMs = upstreamDeadlineMs + LEASE_MARGIN_MS
-  const stores = createConcurrencyStores({ redis: redis ?? undefined, idempotency: { leaseMs }, lockLeaseMs: leaseMs, now })
+  const stores = createConcurrencyStores({
+    redis: redis ?? undefined,
+    idempotency: { leaseMs },
+    lockLeaseMs: leaseMs,
+    now,
+    onDataLoss: (quarantineMs) => {
+      fastify.metrics.redisDataLosses.inc()
+      fastify.log.error({ quarantineMs }, 'redis: restarted or lost data; cuts are refused until the leases of locks it may have lost have ended')
+    }
+  })
   fastify.decorate('redis', redis)
+  fastify.decorate('redisGuard', stores.guard)
   fastify.decorate('idempotencyStore', stores.idempotency)
   fastify.decorate('videoLock', stores.lock)
 }
 
-export default fp(sharedStatePlugin, { name: 'shared-state', fastify: '5.x' })
+export default fp(sharedStatePlugin, { name: 'shared-state', fastify: '5.x', dependencies: ['metrics'] })

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { Gauge } from 'prom-client'
 import type { Config } from '../config/load-config.ts'
+import type { SecretScrubber } from '../security/secret-scrubber.ts'
 import { CircuitBreaker } from '../upstream/circuit-breaker.ts'
 import { RetryBudget } from '../upstream/retry-budget.ts'
 import { createStopAndCutClient, type StopAndCutClientDeps } from '../upstream/stop-and-cut-client.ts'
@@ -20,11 +21,13 @@ export interface StopAndCutClientPluginOptions {
   protection: Config['protection']
   /** The app's one clock. */
   now: () => number
+  /** Cleans what the platform says before it reaches an answer, a replay, the trail or a log. */
+  scrubber: SecretScrubber
   deps?: Pick<StopAndCutClientDeps, 'sleep' | 'random'>
 }
 
 /** The platform client for the app's life: one keep-alive pool, and this process's breaker and retry budget. */
-async function stopAndCutClientPlugin (fastify: FastifyInstance, { upstream, protection, now, deps }: StopAndCutClientPluginOptions): Promise<void> {
+async function stopAndCutClientPlugin (fastify: FastifyInstance, { upstream, protection, now, scrubber, deps }: StopAndCutClientPluginOptions): Promise<void> {
   const breaker = new CircuitBreaker({
     failureThreshold: protection.breakerFailureThreshold,
     cooldownMs: protection.breakerCooldownMs,
@@ -42,7 +45,7 @@ async function stopAndCutClientPlugin (fastify: FastifyInstance, { upstream, pro
     collect () { gauge.set(CIRCUIT_STATES[breaker.state]) }
   })
   const retryBudget = new RetryBudget({ ratio: protection.retryBudgetRatio, now })
-  const client = createStopAndCutClient(upstream, { ...deps, now, breaker, retryBudget, tracer: fastify.tracer })
+  const client = createStopAndCutClient(upstream, { ...deps, now, breaker, retryBudget, scrubber, tracer: fastify.tracer })
   fastify.decorate('stopAndCutClient', client)
   fastify.decorate('circuitBreaker', breaker)
   fastify.addHook('onClose', async () => { await client.close() })

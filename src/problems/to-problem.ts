@@ -31,14 +31,14 @@ export function toProblem (error: FastifyError | ProblemError): ProblemError {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new ProblemError('unsupported_media_type', 'Send the body as application/json, or no body at all.')
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new ProblemError('validation', 'Content-Length does not match the body.')
+      return new ProblemError('validation', 'Content-Length does not match the body.', { errors: [{ field: '/content-length', in: 'header', message: 'does not match the body' }] })
     // The audit database dropped, stopped answering or cannot write: a fault of a dependency.
     case 'AUDIT_STORE_UNAVAILABLE':
     case 'AUDIT_STORE_NOT_WRITABLE':
       return new ProblemError('audit_unavailable', 'The audit trail cannot be reached right now; try again shortly.', { retryAfterSeconds: 5 })
   }
   // Coded 400s (a bad audit cursor or filter) say in their message what was wrong.
-  if (error.statusCode === 400) return new ProblemError('validation', error.message)
+  if (error.statusCode === 400) return new ProblemError('validation', error.message, { errors: [{ field: '', in: 'query', message: error.message }] })
   if (error.statusCode === 404) return new ProblemError('not_found', 'No such resource.')
   return new ProblemError('internal', 'The service failed to handle the request; it has been logged.')
 }

@@ -3,6 +3,7 @@ import { AuditOutcomeSchema } from '../audit/audit-entry.ts'
 import { DateTimeWithOffset, Id } from './common.ts'
 
 export const MAX_AUDIT_PAGE = 500
+export const DEFAULT_AUDIT_PAGE = 50
 
 export const AuditEventsQuerySchema = Type.Object({
   projectId: Type.Optional(Id),
@@ -12,7 +13,8 @@ export const AuditEventsQuerySchema = Type.Object({
   resolved: Type.Optional(Type.Boolean({ description: 'entries whose `unknown` outcome was resolved (true) or not (false)' })),
   since: Type.Optional({ ...DateTimeWithOffset, description: 'entries at or after this time' }),
   until: Type.Optional({ ...DateTimeWithOffset, description: 'entries before this time' }),
-  limit: Type.Integer({ minimum: 1, maximum: MAX_AUDIT_PAGE, default: 50 }),
+  // Optional: with a default, a client need not send it (the query validator fills it in).
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_AUDIT_PAGE, default: DEFAULT_AUDIT_PAGE })),
   cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: '`nextCursor` of the previous page' }))
 }, { additionalProperties: false })
 export type AuditEventsQuery = Static<typeof AuditEventsQuerySchema>

@@ -1,3 +1,4 @@
+import type { SecretScrubber } from '../security/secret-scrubber.ts'
 import type { StopAndCutResult } from './stop-and-cut.ts'
 
 /** The response body of one attempt: its text, or null when it could not be read in full. */
@@ -12,9 +13,17 @@ export function needsBody (statusCode: number): boolean {
 
 /**
  * What a final platform answer means (503 is not final: the retry loop handles it).
- * Details never carry the key, headers or the platform's body.
+ * Details never carry the key, headers or the platform's body; what the platform said
+ * (`upstreamErrors`) is scrubbed here, once, so the answer, its replay record, the audit
+ * trail and the logs all get the same clean text: some platforms echo the credentials they got.
  */
-export function mapPlatformAnswer (statusCode: number, body: PlatformBody): StopAndCutResult {
+export function mapPlatformAnswer (statusCode: number, body: PlatformBody, scrubber: SecretScrubber): StopAndCutResult {
+  const result = mapStatus(statusCode, body)
+  if (result.type === 'rejected' || result.type === 'not_found') return { ...result, upstreamErrors: scrubber.value(result.upstreamErrors) as unknown[] }
+  return result
+}
+
+function mapStatus (statusCode: number, body: PlatformBody): StopAndCutResult {
   if (statusCode >= 200 && statusCode < 300) return mapSuccessStatus(statusCode, body)
   if (statusCode === 400) return { type: 'rejected', upstreamErrors: upstreamErrorsOf(parseJson(body)) }
   if (statusCode === 404) return { type: 'not_found', upstreamErrors: upstreamErrorsOf(parseJson(body)) }

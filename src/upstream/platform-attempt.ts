@@ -5,6 +5,7 @@ import type { StopAndCutResult } from './stop-and-cut.ts'
 import { parseRetryAfter } from './retry-after.ts'
 import type { AttemptOutcome } from './retry-policy.ts'
 import { observeRequestSent } from './observe-request-sent.ts'
+import type { SecretScrubber } from '../security/secret-scrubber.ts'
 import { mapPlatformAnswer, needsBody, type PlatformBody } from './map-platform-answer.ts'
 
 /** A platform body larger than this is not read in full (the envelope is a few hundred bytes). */
@@ -32,7 +33,7 @@ export interface Attempt {
  * What follows it (retry, give up) is the caller's loop; this knows only whether the request was
  * sent, what came back, and the time it was given.
  */
-export function createPlatformAttempt (dispatcher: Dispatcher, config: Pick<UpstreamConfig, 'timeoutMs' | 'deadlineMs'>, now: () => number) {
+export function createPlatformAttempt (dispatcher: Dispatcher, config: Pick<UpstreamConfig, 'timeoutMs' | 'deadlineMs'>, now: () => number, scrubber: SecretScrubber) {
   return async function attempt (options: Dispatcher.RequestOptions, remainingMs: number): Promise<Attempt> {
     let sent = false
     const deadline = new AbortController()
@@ -55,7 +56,7 @@ export function createPlatformAttempt (dispatcher: Dispatcher, config: Pick<Upst
       let body: PlatformBody = null
       if (needsBody(status)) body = await readBody(response.body)
       else await discardBody(response.body)
-      return { status, outcome: { kind: 'final' }, result: mapPlatformAnswer(status, body), deadlineBeforeSend: false }
+      return { status, outcome: { kind: 'final' }, result: mapPlatformAnswer(status, body, scrubber), deadlineBeforeSend: false }
     } finally {
       clearTimeout(timer)
     }

@@ -7,6 +7,7 @@ import type { CircuitBreaker } from './circuit-breaker.ts'
 import type { RetryBudget } from './retry-budget.ts'
 import { backoffCeilingMs, decideRetry, type RetryBounds } from './retry-policy.ts'
 import { createPlatformAttempt } from './platform-attempt.ts'
+import { createSecretScrubber, platformKeysOf, type SecretScrubber } from '../security/secret-scrubber.ts'
 import { trace, type Tracer } from '@opentelemetry/api'
 import { startAttemptSpan, type AttemptEnding } from '../tracing/platform-attempt-span.ts'
 import { TRACER_NAME } from '../tracing/create-tracing.ts'
@@ -22,6 +23,8 @@ export interface StopAndCutClientDeps {
   breaker?: Pick<CircuitBreaker, 'tryAcquire' | 'retryAfterMs' | 'recordSuccess' | 'recordFailure'>
   /** Caps retries at a share of recent requests, so a 503 storm is not multiplied by the attempt count. */
   retryBudget?: Pick<RetryBudget, 'recordRequest' | 'tryRetry'>
+  /** Removes secrets from what the platform says; by default the platform keys and any bearer token or JWT. */
+  scrubber?: SecretScrubber
   /** A span per attempt, child of the active context; the API's no-op tracer by default. */
   tracer?: Tracer
 }
@@ -42,6 +45,7 @@ export function createStopAndCutClient (config: UpstreamConfig, deps: StopAndCut
   const now = deps.now ?? Date.now
   const sleep = deps.sleep ?? ((ms: number) => delay(ms))
   const random = deps.random ?? Math.random
+  const scrubber = deps.scrubber ?? createSecretScrubber(platformKeysOf(config), [config.authScheme])
   const tracer = deps.tracer ?? trace.getTracer(TRACER_NAME)
   // loadConfig has checked it: http(s), no credentials, query or fragment.
   const baseUrl = new URL(config.baseUrl)
@@ -57,7 +61,7 @@ export function createStopAndCutClient (config: UpstreamConfig, deps: StopAndCut
     headersTimeout: config.timeoutMs,
     bodyTimeout: config.timeoutMs
   })
-  const attemptOnce = createPlatformAttempt(pool, config, now)
+  const attemptOnce = createPlatformAttempt(pool, config, now, scrubber)
 
   function authorizationFor (projectId: string): string | null {
     // hasOwn: a project called "constructor" must not find Object.prototype's.

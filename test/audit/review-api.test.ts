@@ -208,7 +208,8 @@ for (const backend of BACKENDS) {
     t.test('cursors the service did not issue are 400', async (t) => {
       const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
       for (const cursor of ['not-a-cursor', encode({ v: 2, before: 10 }), encode({ v: 1, before: -3 }), encode({ v: 1, before: 'x' }), encode(5), '']) {
-        isProblem(t, await get(app, `/v1/audit/events?cursor=${encodeURIComponent(cursor)}`, everyone), 400, 'validation', `cursor ${JSON.stringify(cursor)}`)
+        const body = isProblem(t, await get(app, `/v1/audit/events?cursor=${encodeURIComponent(cursor)}`, everyone), 400, 'validation', `cursor ${JSON.stringify(cursor)}`)
+        t.match(body.errors, [{ field: String, in: 'query', message: String }], `cursor ${JSON.stringify(cursor)}: errors, like every 400`)
       }
       isProblem(t, await get(app, `/v1/audit/events?cursor=${'a'.repeat(201)}`, everyone), 400, 'validation', 'an overlong cursor')
     })

@@ -100,6 +100,24 @@ t.test('per address on every route: token guessing is throttled; probes never ar
   t.equal(entries.size, 6, 'one entry per cut request, none for the other routes')
 })
 
+t.test('per address: IPv6 clients are counted by their /64, as one host holds a whole /64', async (t) => {
+  const service = await startService(t, { env: { RATE_LIMIT_IP_MAX: '3' } })
+  const token = hsToken()
+  const rotating = ['2001:db8:1:2::1', '2001:db8:1:2::2', '2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:db8:1:2:abcd::9']
+  const answers: Answer[] = []
+  for (const [i, remoteAddress] of rotating.entries()) {
+    answers.push(await cutRequest(service, { token, video: `v6-v${i}`, requestId: `v6-${i}`, remoteAddress }))
+  }
+  t.same(answers.map((answer) => answer.status), [200, 200, 200, 429], 'four addresses of one /64 share one count')
+  assertRateLimited(t, answers[3] as Answer, 3, 'the fourth address of the /64')
+  const neighbour = await cutRequest(service, { token, video: 'v6-next', requestId: 'v6-next', remoteAddress: '2001:db8:1:3::1' })
+  t.equal(neighbour.status, 200, 'the next /64 has its own count')
+  const v4 = await cutRequest(service, { token, video: 'v6-v4', requestId: 'v6-v4', remoteAddress: '192.0.2.7' })
+  t.equal(v4.status, 200, 'IPv4 addresses are counted one by one')
+  const entries = await auditByRequestId(service)
+  t.equal(entries.get('v6-2')?.actor.ip, '2001:db8:1:2:ffff:ffff:ffff:ffff', 'the audit keeps the full address')
+})
+
 t.test('TRUST_PROXY off: X-Forwarded-For is ignored; the socket address is limited and audited', async (t) => {
   const service = await startService(t, { env: { RATE_LIMIT_IP_MAX: '2' } })
   t.equal(service.config.trustProxy, false, 'off by default')

@@ -1,12 +1,13 @@
 // Redis going away, on a redis-server of this test's own (the shared one on 6379 is left alone):
 // the idempotency keys and video locks fail CLOSED (503 dependency_unavailable, the platform not
 // called, with or without a key), the rate limits fail OPEN (no 429 counted, no 500), and
-// service resumes on its own once Redis is back on the same port.
+// service resumes on its own once Redis is back on the same port (after a lease's quarantine
+// when it came back empty: test/controls/redis-data-loss.test.ts).
 import t, { type Test } from 'tap'
 import { createRedisServer } from '../helpers/redis-server.ts'
 import { startService, type ServiceUnderTest } from '../helpers/service.ts'
 import { hsToken } from '../helpers/tokens.ts'
-import { cutter, type Answer } from '../helpers/cut-request.ts'
+import { cutRequest, cutter, type Answer } from '../helpers/cut-request.ts'
 import { auditByRequestId, callsFor, eventually, PlatformGate, PROBLEM_JSON } from './support.ts'
 
 function assertFailsClosed (t: Test, answer: Answer, what: string): void {
@@ -27,7 +28,8 @@ async function redisBack (service: ServiceUnderTest): Promise<void> {
 t.test('Redis killed and restarted mid-test', async (t) => {
   const redis = await createRedisServer(t)
   await redis.start()
-  const service = await startService(t, { env: { REDIS_URL: redis.url, RATE_LIMIT_CUT_MAX: '2', RATE_LIMIT_IP_MAX: '3' } })
+  let time = Date.now()
+  const service = await startService(t, { env: { REDIS_URL: redis.url, RATE_LIMIT_CUT_MAX: '2', RATE_LIMIT_IP_MAX: '3' }, build: { now: () => time } })
   const cut = cutter(service, 'outage', { sub: 'alice' })
 
   // Up: both limits count in Redis (2 cuts per subject, 3 requests per address).
@@ -61,6 +63,11 @@ t.test('Redis killed and restarted mid-test', async (t) => {
 
   await redis.start()
   await redisBack(service)
+  // The restarted Redis is empty: the locks of cuts it forgot are not trusted for one lease.
+  // (Another caller at another address, so the counts below are alice's alone.)
+  const quarantined = await cutRequest(service, { video: 'back-0', sub: 'bob', requestId: 'outage-back-0', remoteAddress: '192.0.2.50' })
+  assertFailsClosed(t, quarantined, 'a cut right after Redis came back empty')
+  time += service.app.redisGuard?.quarantineLeftMs() ?? 0
   const again = await cut({ video: 'back-1', key: 'key-back' })
   t.equal(again.status, 200, 'cuts work again (the restarted Redis is empty: fresh counts)')
   const againReplay = await cut({ video: 'back-1', key: 'key-back' })

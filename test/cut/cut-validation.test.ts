@@ -89,6 +89,9 @@ t.test('malformed JSON is a 400 problem', async (t) => {
   const response = await cut(undefined, { payload: '{"startMs": 1,' })
   t.equal(response.statusCode, 400)
   t.equal(response.json().type, 'urn:livecut:problem:malformed_json')
+  // Like every 400: an errors array; the body as a whole is the field "".
+  t.match(response.json().errors, [{ field: '', in: 'body', message: String }], 'errors names the body as a whole')
+  t.equal(response.json().errors.length, 1)
   t.equal(simulator.app.simulator.calls().length, before, 'the platform was not called')
 })
 

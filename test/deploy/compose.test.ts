@@ -27,6 +27,7 @@ interface Service {
   ports?: Array<string | number | { target: number, published?: string | number }>
   depends_on?: string[] | Record<string, { condition?: string }>
   healthcheck?: { test?: string[] | string }
+  volumes?: unknown[]
   stop_grace_period?: string
 }
 interface Compose {
@@ -90,6 +91,16 @@ t.test('the four services', async (t) => {
   for (const name of [SERVICE, SIMULATOR, 'postgres', 'redis']) t.ok(services[name], `service ${name}`)
   t.match(String(services.postgres?.image), /^postgres:16\b/, 'PostgreSQL 16')
   t.match(String(services.redis?.image), /^redis:7\b/, 'Redis 7')
+})
+
+t.test('Redis persists and never evicts, as the README recommends', async (t) => {
+  const command = services.redis?.command as string[] | undefined
+  const option = (name: string): string | undefined => command?.[command.indexOf(`--${name}`) + 1]
+  t.equal(command?.[0], 'redis-server')
+  t.equal(option('appendonly'), 'yes', 'append-only file on')
+  t.equal(option('appendfsync'), 'everysec')
+  t.equal(option('maxmemory-policy'), 'noeviction', 'a lock or key is never evicted')
+  t.ok((services.redis?.volumes ?? []).some((volume) => String(volume).endsWith(':/data')), 'its data on a volume')
 })
 
 t.test('every variable set on livecut-bff is one the service reads', async (t) => {

@@ -53,6 +53,17 @@ t.test('/openapi.json serves the same document, and every route of the app is in
   t.ok(Object.keys(cut.requestBody.content['application/json'].examples).length >= 3, 'the body has examples')
 })
 
+t.test('parameters with a default are optional, so generated clients need not send them', async (t) => {
+  const document = parse(readFileSync(`${root}/openapi.yaml`, 'utf8'))
+  const parameters = document.paths['/v1/audit/events'].get.parameters as Array<{ name: string, required?: boolean, schema: { default?: unknown } }>
+  const limit = parameters.find((parameter) => parameter.name === 'limit')
+  t.equal(limit?.schema.default, 50, 'limit defaults to 50')
+  t.not(limit?.required, true, 'limit is not required')
+  for (const parameter of parameters) {
+    if (parameter.schema.default !== undefined) t.not(parameter.required, true, `${parameter.name} has a default and is not required`)
+  }
+})
+
 t.test('Swagger UI at /docs, off in production unless enabled', async (t) => {
   const development = await startService(t)
   t.equal((await development.app.inject({ url: '/docs' })).statusCode, 200)

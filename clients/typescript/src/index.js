@@ -18,7 +18,7 @@ export { LivecutDeadlineError, LivecutProblemError }
 /** @typedef {components['schemas']['AuditEntry']} AuditEntry */
 /** @typedef {operations['stopAndCutLiveVideo']['requestBody']['content']['application/json']} CutBody */
 /** @typedef {operations['stopAndCutLiveVideo']['responses'][200]['content']['application/json']} CutResult */
-/** @typedef {Omit<NonNullable<operations['listAuditEvents']['parameters']['query']>, 'limit'> & { limit?: number }} AuditEventsQuery `limit` defaults to 50 on the service */
+/** @typedef {NonNullable<operations['listAuditEvents']['parameters']['query']>} AuditEventsQuery `limit` defaults to 50 on the service */
 /** @typedef {operations['listAuditEvents']['responses'][200]['content']['application/json']} AuditEventsPage */
 /** @typedef {operations['verifyAuditTrail']['responses'][200]['content']['application/json']} AuditVerification */
 /** @typedef {operations['resolveAuditEvent']['requestBody']['content']['application/json']} ResolutionBody */

@@ -51,9 +51,7 @@ export type CutResult = operations["stopAndCutLiveVideo"]["responses"][200]["con
 /**
  * `limit` defaults to 50 on the service
  */
-export type AuditEventsQuery = Omit<NonNullable<operations["listAuditEvents"]["parameters"]["query"]>, "limit"> & {
-    limit?: number;
-};
+export type AuditEventsQuery = NonNullable<operations["listAuditEvents"]["parameters"]["query"]>;
 export type AuditEventsPage = operations["listAuditEvents"]["responses"][200]["content"]["application/json"];
 export type AuditVerification = operations["verifyAuditTrail"]["responses"][200]["content"]["application/json"];
 export type ResolutionBody = operations["resolveAuditEvent"]["requestBody"]["content"]["application/json"];

@@ -470,7 +470,7 @@ export interface operations {
     };
     listAuditEvents: {
         parameters: {
-            query: {
+            query?: {
                 /** @example proj_42 */
                 projectId?: string;
                 /** @example proj_42 */
@@ -490,7 +490,7 @@ export interface operations {
                  * @example 2024-01-01T12:00:00Z
                  */
                 until?: string;
-                limit: number;
+                limit?: number;
                 /** @description `nextCursor` of the previous page */
                 cursor?: string;
             };

@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { EXPORT_CONTENT_TYPES, exportChunks, type ExportFormat } from '../../audit/audit-export-format.ts'
+import { EXPORT_CONTENT_TYPES, EXPORT_DISPOSITIONS, exportChunks, type ExportFormat } from '../../audit/audit-export-format.ts'
 import type { AuditFilter } from '../../audit/audit-store.ts'
 import { ProblemError } from '../../problems/problem-error.ts'
-import { AuditEventsQuerySchema, AuditPageSchema, AuditVerifySchema, type AuditEventsQuery } from '../../schemas/audit.ts'
+import { AuditEventsQuerySchema, AuditPageSchema, AuditVerifySchema, DEFAULT_AUDIT_PAGE, type AuditEventsQuery } from '../../schemas/audit.ts'
 import { problemResponses } from '../../schemas/common.ts'
 
 export const AUDIT_SCOPE = 'audit:read'
@@ -60,9 +60,9 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       // Streamed from keyset pages: every match, without holding them all in memory.
       // (The type provider knows only the schemas' body types, not streams.)
       const stream = Readable.from(exportChunks(auditStore.streamEntries(filter), format))
-      return await reply.type(EXPORT_CONTENT_TYPES[format]).send(stream as unknown as string)
+      return await reply.type(EXPORT_CONTENT_TYPES[format]).header('content-disposition', EXPORT_DISPOSITIONS[format]).send(stream as unknown as string)
     }
-    return await auditStore.listEntries(filter, request.query.limit, request.query.cursor ?? null)
+    return await auditStore.listEntries(filter, request.query.limit ?? DEFAULT_AUDIT_PAGE, request.query.cursor ?? null)
   })
 
   fastify.get('/v1/audit/events/:id', {

@@ -6,7 +6,7 @@ const NotReadySchema = Type.Object({ status: Type.String(), reason: Type.String(
 
 /** Probes for the orchestrator: no token, no rate limit, no audit, nothing about the configuration. */
 const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { auditStore, redis } = fastify
+  const { auditStore, redis, redisGuard } = fastify
 
   fastify.get('/healthz', {
     config: { skipRateLimit: true },
@@ -36,6 +36,9 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         request.log.warn({ err: error }, 'readiness: redis does not answer')
         return await reply.code(503).send({ status: 'unavailable', reason: 'redis unreachable' })
       }
+    }
+    if ((redisGuard?.quarantineLeftMs() ?? 0) > 0) {
+      return await reply.code(503).send({ status: 'unavailable', reason: 'redis restarted or lost data: cuts refused until the leases of locks it may have lost end' })
     }
     return { status: 'ready' }
   })
