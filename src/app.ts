@@ -11,6 +11,7 @@ import { sendNotFound, sendProblem } from './problems/send-problem.ts'
 import { toProblem } from './problems/to-problem.ts'
 import { ProblemSchema } from './schemas/common.ts'
 import { AuditEntrySchema } from './audit/audit-entry.ts'
+import { AuditCheckpointSchema } from './schemas/audit.ts'
 import openApiPlugin from './plugins/openapi-plugin.ts'
 import metricsPlugin from './plugins/metrics-plugin.ts'
 import authPlugin from './auth/auth-plugin.ts'
@@ -19,6 +20,7 @@ import stopAndCutClientPlugin from './plugins/stop-and-cut-client-plugin.ts'
 import sharedStatePlugin from './plugins/shared-state-plugin.ts'
 import rateLimitPlugin from './plugins/rate-limit-plugin.ts'
 import type { StopAndCutClientDeps } from './upstream/stop-and-cut-client.ts'
+import type { CheckpointClock } from './audit/checkpoint-schedule.ts'
 import cutRoute from './routes/cut/cut-route.ts'
 import { recordRejection } from './routes/cut/cut-audit.ts'
 import auditRoutes from './routes/audit/audit-routes.ts'
@@ -29,6 +31,8 @@ export interface BuildOptions {
   logDestination?: DestinationStream
   /** Clock, sleep and randomness of the platform client, for tests that must not wait. */
   upstreamDeps?: StopAndCutClientDeps
+  /** Clock and timer of the audit checkpoint schedule, for tests that fire it by hand. */
+  checkpointClock?: CheckpointClock
 }
 
 const CUT_PATH = /^\/v1\/projects\/[^/]+\/live-videos\/[^/]+\/cut\/?(\?|$)/
@@ -67,6 +71,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   app.setValidatorCompiler(createValidatorCompiler())
   app.addSchema(ProblemSchema)
   app.addSchema(AuditEntrySchema)
+  app.addSchema(AuditCheckpointSchema)
 
   // JSON is the only body this service takes (anything else is 415): an empty one is absent
   // (the cut route reads it as {}), and prototype poisoning is refused.
@@ -110,7 +115,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   await app.register(openApiPlugin, { docsEnabled: config.docsEnabled })
   await app.register(metricsPlugin, { separatePort: config.metricsPort !== null })
   await app.register(authPlugin, { config })
-  await app.register(auditStorePlugin, { url: config.auditStoreUrl })
+  await app.register(auditStorePlugin, { url: config.auditStoreUrl, checkpoints: config.auditCheckpoints, clock: options.checkpointClock })
   await app.register(sharedStatePlugin, { config })
   await app.register(rateLimitPlugin, { config })
   await app.register(stopAndCutClientPlugin, { config, deps: options.upstreamDeps })

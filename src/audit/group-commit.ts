@@ -18,10 +18,20 @@ export class GroupCommit {
   readonly #writeBatch: (records: PreparedRecord[]) => Promise<void>
   #queue: Waiting[] = []
   #flushing = false
+  readonly #committed: Array<(records: number) => void> = []
 
   /** `writeBatch` appends the records, in order, in one transaction, or throws having written none. */
   constructor (writeBatch: (records: PreparedRecord[]) => Promise<void>) {
     this.#writeBatch = writeBatch
+  }
+
+  /** `listener` hears of every commit, with its number of records, after its appends resolved; it must not throw. */
+  onCommitted (listener: (records: number) => void): void {
+    this.#committed.push(listener)
+  }
+
+  #notify (records: number): void {
+    for (const listener of this.#committed) listener(records)
   }
 
   async append (record: PreparedRecord): Promise<void> {
@@ -42,6 +52,7 @@ export class GroupCommit {
       try {
         await this.#writeBatch(batch.map((waiting) => waiting.record))
         for (const waiting of batch) waiting.resolve()
+        this.#notify(batch.length)
       } catch (error) {
         if (batch.length === 1 || !isRecordError(error)) {
           for (const waiting of batch) waiting.reject(error)
@@ -51,6 +62,7 @@ export class GroupCommit {
           try {
             await this.#writeBatch([waiting.record])
             waiting.resolve()
+            this.#notify(1)
           } catch (alone) {
             waiting.reject(alone)
           }

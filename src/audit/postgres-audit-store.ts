@@ -2,8 +2,8 @@ import pg from 'pg'
 import type { AuditEntry } from './audit-entry.ts'
 import type { AuditFilter, AuditPage } from './audit-store.ts'
 import {
-  type AuditRecordRow, type ChainedAuditStore, type ChainVerifyResult, planBatch, prepareRecord, type PreparedRecord, recordFromRow,
-  verifyChain, type VerifyOptions
+  type AuditRecordRow, type ChainedAuditStore, type ChainHead, type ChainSnapshot, type ChainVerifyResult, type CheckpointPage, planBatch,
+  prepareRecord, type PreparedRecord, recordFromRow, verifyChain, type VerifyOptions
 } from './audit-chain.ts'
 import {
   batchContextFromRows, batchContextQuery, POSTGRES_DIALECT, readEntry, readEntryPage, type SqlQuery,
@@ -11,6 +11,8 @@ import {
 } from './audit-query.ts'
 import { AuditStoreNotWritableError, AuditStoreOpenError, AuditStoreUrlError } from './audit-errors.ts'
 import { GroupCommit } from './group-commit.ts'
+import type { Checkpoint } from './audit-checkpoint.ts'
+import { allCheckpointsQuery, checkpointFromRow, headToSign, headToSignQuery, insertCheckpointQuery, readCheckpointPage } from './checkpoint-query.ts'
 
 /*
  * PostgreSQL store: the same records, chain and queries as SQLite; only the SQL dialect and the
@@ -28,8 +30,8 @@ import { GroupCommit } from './group-commit.ts'
  *   -- as the owner (e.g. a migration role), after one start-up with it (or the CLI) created the schema:
  *   GRANT USAGE ON SCHEMA audit TO livecut_service;
  *   GRANT SELECT ON audit.audit_schema_migrations TO livecut_service;
- *   GRANT SELECT, INSERT ON audit.audit_records TO livecut_service;
- *   REVOKE UPDATE, DELETE, TRUNCATE ON audit.audit_records FROM livecut_service;
+ *   GRANT SELECT, INSERT ON audit.audit_records, audit.audit_checkpoints TO livecut_service;
+ *   REVOKE UPDATE, DELETE, TRUNCATE ON audit.audit_records, audit.audit_checkpoints FROM livecut_service;
  *
  * Start-up skips every DDL statement when the schema is already at the current version, so the
  * service starts with only these grants; `checkWritable` reports a missing INSERT privilege.
@@ -83,6 +85,18 @@ function migrationsFor (schema: string): readonly string[] {
       END $$;
     CREATE TRIGGER audit_records_no_intent_after_final BEFORE INSERT ON ${s}.audit_records
       FOR EACH ROW EXECUTE FUNCTION ${s}.audit_records_check_insert();
+  `, `
+    CREATE TABLE ${s}.audit_checkpoints (
+      seq bigint PRIMARY KEY CHECK (seq >= 1),
+      hash text NOT NULL,
+      time text NOT NULL,
+      key_id text NOT NULL,
+      signature text NOT NULL
+    );
+    CREATE TRIGGER audit_checkpoints_no_update_delete BEFORE UPDATE OR DELETE ON ${s}.audit_checkpoints
+      FOR EACH ROW EXECUTE FUNCTION ${s}.audit_records_reject_change();
+    CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON ${s}.audit_checkpoints
+      FOR EACH STATEMENT EXECUTE FUNCTION ${s}.audit_records_reject_change();
   `]
 }
 
@@ -99,6 +113,7 @@ export class PostgresAuditStore implements ChainedAuditStore {
   readonly kind = 'postgres' as const
   readonly schema: string
   readonly #table: string
+  readonly #checkpoints: string
   readonly #pool: pg.Pool
   readonly #readOnly: boolean
   #closed = false
@@ -119,6 +134,7 @@ export class PostgresAuditStore implements ChainedAuditStore {
     parsed.searchParams.delete('schema')
     this.schema = schema
     this.#table = `"${schema}".audit_records`
+    this.#checkpoints = `"${schema}".audit_checkpoints`
     this.#readOnly = options.readOnly ?? false
     this.#pool = new pg.Pool({
       connectionString: parsed.toString(),
@@ -225,6 +241,62 @@ export class PostgresAuditStore implements ChainedAuditStore {
     })
   }
 
+  /** Under the append lock, like an append: the head read is the one chain's, whatever other instances write. */
+  async appendCheckpoint (sign: (head: ChainHead) => Checkpoint): Promise<Checkpoint | null> {
+    if (this.#readOnly) throw new AuditStoreNotWritableError('opened read-only')
+    return await this.#transaction(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK_CLASS}, hashtext('${this.schema}'))`, async (client) => {
+      const head = headToSign((await client.query(headToSignQuery(this.#table, this.#checkpoints))).rows)
+      if (head === null) return null
+      const checkpoint = sign(head)
+      await client.query(insertCheckpointQuery(this.#checkpoints, checkpoint, POSTGRES_DIALECT))
+      return checkpoint
+    })
+  }
+
+  async listCheckpoints (limit: number, cursor: string | null): Promise<CheckpointPage> {
+    return await readCheckpointPage(this.#run, this.#checkpoints, POSTGRES_DIALECT, limit, cursor)
+  }
+
+  /**
+   * A REPEATABLE READ READ ONLY transaction on a client of its own, kept until `close`. Its
+   * snapshot is exported, so other connections (parallel readers) join it and read the same rows.
+   */
+  async openSnapshot (join?: string): Promise<ChainSnapshot> {
+    const client = await this.#pool.connect()
+    let broken: Error | undefined
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+      let id: string
+      if (join === undefined) {
+        id = (await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]?.id as string
+      } else {
+        await client.query(`SET TRANSACTION SNAPSHOT ${pg.escapeLiteral(join)}`)
+        id = join
+      }
+      const table = this.#table
+      return {
+        id,
+        head: async () => {
+          const [row] = (await client.query(`SELECT seq, hash FROM ${table} ORDER BY seq DESC LIMIT 1`)).rows
+          return row === undefined ? null : { seq: Number(row.seq), hash: row.hash as string }
+        },
+        checkpoints: async () => (await client.query(allCheckpointsQuery(this.#checkpoints))).rows.map(checkpointFromRow),
+        records: (from, to) => rangeRecords(client, table, from, to),
+        close: async () => {
+          await client.query('ROLLBACK').catch((error: Error) => { broken = error })
+          client.release(broken)
+        }
+      }
+    } catch (error) {
+      client.release(error as Error)
+      throw error
+    }
+  }
+
+  onAppended (listener: (records: number) => void): void {
+    this.#groupCommit.onCommitted(listener)
+  }
+
   /**
    * No write is made: the connection must work, the server must not be a standby nor read-only,
    * and the role must hold INSERT on the table. (A full disk still shows only at the append.)
@@ -272,6 +344,20 @@ async function * fetchRecords (client: pg.PoolClient): AsyncGenerator<AuditRecor
     const { rows } = await client.query(`FETCH ${VERIFY_FETCH_SIZE} FROM audit_chain`)
     if (rows.length === 0) return
     for (const row of rows) yield recordFromRow(row as Record<string, unknown>)
+  }
+}
+
+/** Records from..to through a server-side cursor, a batch at a time. */
+async function * rangeRecords (client: pg.PoolClient, table: string, from: number, to: number): AsyncGenerator<AuditRecordRow> {
+  await client.query(`DECLARE audit_range NO SCROLL CURSOR FOR SELECT * FROM ${table} WHERE seq BETWEEN $1 AND $2 ORDER BY seq`, [from, to])
+  try {
+    for (;;) {
+      const { rows } = await client.query(`FETCH ${VERIFY_FETCH_SIZE} FROM audit_range`)
+      if (rows.length === 0) return
+      for (const row of rows) yield recordFromRow(row as Record<string, unknown>)
+    }
+  } finally {
+    await client.query('CLOSE audit_range')
   }
 }
 
