@@ -11,7 +11,7 @@
 import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, freemem, hostname, release, tmpdir, totalmem } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
-import { randomBytes } from 'node:crypto'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { DatabaseSync } from 'node:sqlite'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
@@ -164,6 +164,8 @@ interface Context {
   runTag: string
   platformKey: string
   jwtSecret: string
+  /** AUDIT_SIGNING_KEY of every livecut-bff (production refuses to start without one). */
+  signingKeyPem: string
   cutToken: string
   auditToken: string
   simulator: ServerProcess
@@ -329,6 +331,7 @@ async function startTarget (ctx: Context, target: TargetName): Promise<Server> {
       UPSTREAM_BASE_URL: ctx.simulator.url,
       UPSTREAM_API_KEY: ctx.platformKey,
       JWT_SECRET: ctx.jwtSecret,
+      AUDIT_SIGNING_KEY: ctx.signingKeyPem,
       JWT_ISSUER: ISSUER,
       JWT_AUDIENCE: AUDIENCE,
       AUDIT_STORE_URL: trail.url,
@@ -606,6 +609,7 @@ async function main (): Promise<void> {
     runTag,
     platformKey,
     jwtSecret,
+    signingKeyPem: generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string,
     cutToken: signToken(jwtSecret, { sub: 'bench-user', azp: 'bench-client', scope: 'live:cut', projects: [PROJECT] }),
     auditToken: signToken(jwtSecret, { sub: 'bench-auditor', azp: 'bench-client', scope: 'audit:read', projects: '*' }),
     simulator,
