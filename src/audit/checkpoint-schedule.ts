@@ -60,32 +60,39 @@ export class CheckpointSchedule {
     if (this.#timer === null) this.#timer = this.#clock.setTimeout(() => { this.#timer = null; void this.signNow() }, this.#options.intervalMs)
   }
 
-  /** Signs the head now (one signing at a time); resolves when it is stored, or has failed and been reported. */
+  /**
+   * Signs the head now, after any signing under way (queued at once, so `idle` sees it);
+   * resolves when it is stored, or has failed and been reported.
+   */
   async signNow (): Promise<void> {
-    while (this.#signing !== null) await this.#signing
     if (this.#timer !== null) {
       this.#clock.clearTimeout(this.#timer)
       this.#timer = null
     }
+    const run = (this.#signing ?? Promise.resolve()).then(async () => { await this.#sign() })
+    this.#signing = run
+    void run.finally(() => { if (this.#signing === run) this.#signing = null })
+    await run
+  }
+
+  async #sign (): Promise<void> {
     const pending = this.#pending
     this.#pending = 0
     const { store, signer, onCheckpoint, onError } = this.#options
-    this.#signing = (async () => {
-      try {
-        const checkpoint = await store.appendCheckpoint((head) => signer.sign(head, this.#clock.now()))
-        if (checkpoint !== null) onCheckpoint(checkpoint)
-      } catch (error) {
-        onError(error)
-        // Retried by the next append or by the timer, not at once: the store may stay down a while.
-        this.#pending += pending
-        if (!this.#closed) this.#arm()
-      }
-    })()
     try {
-      await this.#signing
-    } finally {
-      this.#signing = null
+      const checkpoint = await store.appendCheckpoint((head) => signer.sign(head, this.#clock.now()))
+      if (checkpoint !== null) onCheckpoint(checkpoint)
+    } catch (error) {
+      onError(error)
+      // Retried by the next append or by the timer, not at once: the store may stay down a while.
+      this.#pending += pending
+      if (!this.#closed) this.#arm()
     }
+  }
+
+  /** Resolves once no signing is under way. */
+  async idle (): Promise<void> {
+    while (this.#signing !== null) await this.#signing
   }
 
   /** At graceful shutdown, before the store closes: signs the head unless it is signed already. */

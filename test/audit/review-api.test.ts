@@ -150,7 +150,7 @@ async function servedTrail (t: Test, backend: Backend, ops: Array<[AuditEntry, b
   return { trail, model, app: (await startService(t, { env: { AUDIT_STORE_URL: trail.url } })).app }
 }
 
-const ROUTES = ['/v1/audit/events', '/v1/audit/events/entry-1', '/v1/audit/verify']
+const ROUTES = ['/v1/audit/events', '/v1/audit/events/entry-1', '/v1/audit/verify', '/v1/audit/checkpoints', '/v1/audit/public-key']
 
 for (const backend of BACKENDS) {
   t.test(`${backend}: the review API wants a token with audit:read`, async (t) => {

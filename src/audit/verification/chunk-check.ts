@@ -1,4 +1,11 @@
 import { type BadRecord, type ChainSnapshot, LinkCheck, recordProblem } from '../audit-chain.ts'
+import type { VerifyRun } from './trail-verification.ts'
+
+/** What a reader worker (hash-worker.ts) is started with. */
+export type ReaderData = VerifyRun & { snapshotId: string | null }
+
+/** The message that ends a reader, after the chunks it was sent. */
+export const CLOSE = 'close'
 
 /** A range of seqs one reader checks. */
 export interface ChunkJob {

@@ -1,8 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { openAuditStore } from '../open-audit-store.ts'
-import { checkChunk, type ChunkJob } from './chunk-check.ts'
+import { checkChunk, CLOSE, type ChunkJob, type ReaderData } from './chunk-check.ts'
 import { lowerPriority } from './trail-verification.ts'
-import type { ReaderData } from './verify-worker.ts'
 
 /**
  * A reader of one verification: its own read-only connection, on the coordinator's snapshot
@@ -16,7 +15,15 @@ if (port !== null) {
   const store = await openAuditStore(url, { readOnly: true })
   const snapshot = await store.openSnapshot(snapshotId ?? undefined)
   let queue = Promise.resolve()
-  port.on('message', (job: ChunkJob) => {
-    queue = queue.then(async () => { port.postMessage(await checkChunk(snapshot, job)) })
+  port.on('message', (job: ChunkJob | typeof CLOSE) => {
+    queue = queue.then(async () => {
+      if (job !== CLOSE) {
+        port.postMessage(await checkChunk(snapshot, job))
+        return
+      }
+      await snapshot.close()
+      await store.close()
+      port.close()
+    })
   })
 }

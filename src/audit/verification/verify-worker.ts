@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os'
 import { parentPort, Worker, workerData } from 'node:worker_threads'
 import { type BadRecord, type ChainHead, type ChainSnapshot, EntryCheck, GENESIS_HASH, LinkCheck, PointCheck } from '../audit-chain.ts'
 import { openAuditStore } from '../open-audit-store.ts'
-import type { ChunkJob, ChunkResult } from './chunk-check.ts'
+import { checkChunk, CLOSE, type ChunkJob, type ChunkResult, type ReaderData } from './chunk-check.ts'
 import {
   checkpointPoints, lowerPriority, type TrailVerifyOptions, type TrailVerifyResult, type VerifyRun, type VerifyWorkerData, type VerifyWorkerMessage
 } from './trail-verification.ts'
@@ -29,14 +29,17 @@ function chunkJobs (head: ChainHead, wanted: readonly number[]): ChunkJob[] {
   return jobs
 }
 
-/** What a reader worker is started with. */
-export type ReaderData = VerifyRun & { snapshotId: string | null }
-
-/** Runs `jobs` on `readers` workers and yields their results in index order. */
-async function * inOrder (jobs: ChunkJob[], run: VerifyRun, snapshotId: string | null): AsyncGenerator<ChunkResult> {
+/** Runs `jobs` on reader workers and yields their results in index order; a trail of one chunk is read here, without starting one. */
+async function * inOrder (jobs: ChunkJob[], run: VerifyRun, snapshot: ChainSnapshot): AsyncGenerator<ChunkResult> {
+  if (jobs.length === 1) {
+    yield await checkChunk(snapshot, jobs[0] as ChunkJob)
+    return
+  }
+  const snapshotId = snapshot.id
   const readerCount = Math.max(1, Math.min(availableParallelism(), MAX_READERS, jobs.length))
   const workerData: ReaderData = { ...run, snapshotId }
   const readers = Array.from({ length: readerCount }, () => new Worker(new URL('./hash-worker.ts', import.meta.url), { workerData }))
+  const exits = readers.map(async (reader) => await new Promise((resolve) => reader.once('exit', resolve)))
   const results = new Map<number, ChunkResult>()
   let failure: Error | null = null
   let wake: (() => void) | null = null
@@ -75,7 +78,9 @@ async function * inOrder (jobs: ChunkJob[], run: VerifyRun, snapshotId: string |
       yield result
     }
   } finally {
-    await Promise.all(readers.map(async (reader) => await reader.terminate()))
+    // Asked to close rather than terminated: a reader stopped mid-statement would leave its database connection open.
+    for (const reader of readers) reader.postMessage(CLOSE)
+    await Promise.all(exits)
   }
 }
 
@@ -93,7 +98,7 @@ async function verify (snapshot: ChainSnapshot, run: VerifyRun, options: TrailVe
     return { ok: false, checked, firstBad: bad, head: last, checkpoint: null }
   }
   if (head !== null) {
-    for await (const chunk of inOrder(chunkJobs(head, pointCheck.seqs), run, snapshot.id)) {
+    for await (const chunk of inOrder(chunkJobs(head, pointCheck.seqs), run, snapshot)) {
       if (chunk.first !== null) {
         const boundary = new LinkCheck(checked + 1, lastHash).check(chunk.first)
         if (boundary !== null) return await failed(boundary)
