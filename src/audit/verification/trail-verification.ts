@@ -88,6 +88,8 @@ export interface VerifyRun {
   url: string
   /** Run at the lowest CPU priority, so the service's own thread always comes first (the HTTP route). */
   background: boolean
+  /** Records per chunk a reader checks (default 10,000). */
+  chunkRecords?: number
 }
 
 /** What the coordinator worker is started with. */

@@ -15,14 +15,14 @@ import {
  */
 
 /** Records per chunk: large enough that posting results costs little, small enough to spread the work. */
-const CHUNK_RECORDS = 10_000
+const DEFAULT_CHUNK_RECORDS = 10_000
 /** Chunks queued per reader, so none waits for its next while the coordinator works. */
 const IN_FLIGHT_PER_READER = 2
 const MAX_READERS = 4
-function chunkJobs (head: ChainHead, wanted: readonly number[]): ChunkJob[] {
+function chunkJobs (head: ChainHead, wanted: readonly number[], chunkRecords: number): ChunkJob[] {
   const jobs: ChunkJob[] = []
-  for (let from = 1, index = 0; from <= head.seq; from += CHUNK_RECORDS, index++) {
-    const to = Math.min(from + CHUNK_RECORDS - 1, head.seq)
+  for (let from = 1, index = 0; from <= head.seq; from += chunkRecords, index++) {
+    const to = Math.min(from + chunkRecords - 1, head.seq)
     // The first range also takes whatever sits below seq 1 (only a tampered table has it).
     jobs.push({ index, from: index === 0 ? Number.MIN_SAFE_INTEGER : from, to, firstSeq: from, wanted: wanted.filter((seq) => seq >= from && seq <= to) })
   }
@@ -98,7 +98,7 @@ async function verify (snapshot: ChainSnapshot, run: VerifyRun, options: TrailVe
     return { ok: false, checked, firstBad: bad, head: last, checkpoint: null }
   }
   if (head !== null) {
-    for await (const chunk of inOrder(chunkJobs(head, pointCheck.seqs), run, snapshot)) {
+    for await (const chunk of inOrder(chunkJobs(head, pointCheck.seqs, run.chunkRecords ?? DEFAULT_CHUNK_RECORDS), run, snapshot)) {
       if (chunk.first !== null) {
         const boundary = new LinkCheck(checked + 1, lastHash).check(chunk.first)
         if (boundary !== null) return await failed(boundary)
