@@ -6,14 +6,14 @@ import { startSimulator } from './simulator/server.ts'
 
 /**
  * `npm run demo`: the service against the built-in platform simulator, with a generated
- * signing secret, printing a token and a curl command to paste. Nothing to set up.
+ * signing secret (and audit signing key), printing a token and a curl command to paste. Nothing to set up.
  */
 const ISSUER = 'livecut-demo'
 const AUDIENCE = 'livecut-bff'
 const PROJECT = 'demo-project'
 
 const simulator = await startSimulator({ apiKeys: [DEV_UPSTREAM_API_KEY] })
-const { config } = loadConfig({
+const { config, warnings } = loadConfig({
   ...process.env,
   NODE_ENV: 'development',
   UPSTREAM_BASE_URL: simulator.url,
@@ -35,9 +35,12 @@ const token = app.jwt.sign(
   { expiresIn: '8h' }
 )
 const base = `http://127.0.0.1:${config.port}`
+const generatedKey = warnings.some((warning) => warning.startsWith('AUDIT_SIGNING_KEY not set'))
 console.log(`
 livecut-bff demo: service on ${base}, platform simulator on ${simulator.url}
 audit trail: ${config.auditStoreUrl}
+audit checkpoints: signed with ${generatedKey ? 'an Ed25519 key generated for this run' : 'AUDIT_SIGNING_KEY'} (keyId ${app.auditCheckpoints.signer.keyId});
+  its public key is at ${base}/v1/audit/public-key${generatedKey ? ' and is lost when the demo stops' : ''}
 
 A token for project "${PROJECT}" (scopes live:cut audit:read, valid 8 hours):
 
@@ -53,6 +56,7 @@ Read the audit trail back (newest first), check its hash chain, or export it:
 
 curl -sS ${base}/v1/audit/events -H "Authorization: Bearer $TOKEN"
 curl -sS ${base}/v1/audit/verify -H "Authorization: Bearer $TOKEN"
+curl -sS ${base}/v1/audit/checkpoints -H "Authorization: Bearer $TOKEN"
 npm run audit -- export --store ${config.auditStoreUrl} --format csv
 
 OpenAPI: ${base}/openapi.json, Swagger UI: ${base}/docs, metrics: ${base}/metrics
