@@ -20,9 +20,10 @@ import { createSigner } from 'fast-jwt'
 import pg from 'pg'
 import { encodeCursor } from '../src/audit/audit-query.ts'
 import { loadProblem, runLoad, runPaced, type LatencySummary, type LoadResult } from './load.ts'
-import { cpuSeconds, machineBusySeconds, peakRssMiB, pinToCpu, postgresCpuSeconds, rssMiB, startServerProcess, type ServerProcess } from './processes.ts'
+import { cpuSeconds, machineBusySeconds, peakRssMiB, pinToCpu, postgresCpuSeconds, rssMiB, startServerProcess, type ServerProcess, unpin } from './processes.ts'
 import { type AppendProbe, probePostgresCommit, probeSqliteAppend, probeSqliteCommit, removeSqliteFiles } from './commit-probe.ts'
 import { formatProfileSummary, summariseProfile, type CpuProfile, type ProfileSummary } from './profile-summary.ts'
+import { measureVerification, type VerificationResult } from './verify-phase.ts'
 import { projectName, SEED_PROJECTS, SEED_SUBJECTS, SEED_VIDEOS, seedAuditTrail, subjectName, videoName } from './seed-audit.ts'
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url))
@@ -48,7 +49,8 @@ const HELP = `npm run bench -- [options]
                       (default auto: half the slowest livecut-bff's saturated rate)
   --only LIST         targets, comma-separated: direct, bare, sqlite, postgres, sqlite-seeded, postgres-seeded
                       (default: direct,bare,sqlite,postgres; --growth adds sqlite-seeded)
-  --growth            add livecut-bff on a trail of --entries seeded entries, and time review-API queries on it
+  --growth            add livecut-bff on a trail of --entries seeded entries, and time review-API queries on it,
+                      verification (CLI, HTTP, records/s) and cuts at a fixed rate during three HTTP verifies
   --growth-postgres   the same on PostgreSQL (adds postgres-seeded)
   --entries N         entries in the seeded trail (default 1000000)
   --queries N         measured queries per kind (default 500)
@@ -378,6 +380,7 @@ interface TargetResult {
   peakRssMiB?: number | null
   auditedSucceeded?: number
   auditQueries?: AuditQueryResult[]
+  verification?: VerificationResult
   profile?: { file: string, summary: ProfileSummary }
 }
 
@@ -677,6 +680,24 @@ async function main (): Promise<void> {
             log(`  review API on ${head.toLocaleString('en')} records: ${options.queries} queries of each kind, one at a time`)
             result.auditQueries = await measureAuditQueries(ctx, server.process, head)
             for (const q of result.auditQueries) log(`    ${q.kind}: p50 ${fixed(q.latencyMs.p50)} ms, p99 ${fixed(q.latencyMs.p99)} ms (${q.meanItems} items a page)${q.problem === null ? '' : ` — FAILED: ${q.problem}`}`)
+            const seeded = server
+            result.verification = await measureVerification({
+              trailUrl: server.trail.url,
+              serverUrl: server.process.url,
+              auditToken: ctx.auditToken,
+              paced: async (phase, seconds, rate) => await loadPhase(ctx, target, seeded.process, phase, seconds, rate),
+              rate: Math.max(1, Math.floor(s.requestsPerSecond / 2)),
+              seconds: options.duration,
+              unpinned: async (work) => {
+                unpin(seeded.process.pid)
+                try {
+                  return await work()
+                } finally {
+                  placeFor(ctx, seeded.process)
+                }
+              },
+              log
+            })
           }
         }
       }
@@ -746,6 +767,10 @@ async function main (): Promise<void> {
       if (run?.problem != null) problems.push(`${r.name} (${phase}): ${run.problem}`)
     }
     for (const q of r.auditQueries ?? []) if (q.problem !== null) problems.push(`${r.name} audit query ${q.kind}: ${q.problem}`)
+    const v = r.verification
+    for (const [name, problem] of [['CLI verify', v?.cli.problem], ['HTTP verify', v?.http.problem], ['one-thread verify', v?.oneThread.problem], ['cuts during verifies', v?.cutsAtFixedRate.problem]]) {
+      if (problem != null) problems.push(`${r.name} ${name}: ${problem}`)
+    }
     if (r.auditedSucceeded !== undefined) {
       const ok = [...(r.saturatedRounds ?? []), ...(r.fixedRateRounds ?? [])].reduce((sum, run) => sum + (run.statusCodes['200'] ?? 0), 0)
       if (r.auditedSucceeded < ok) problems.push(`${r.name}: ${ok} answers 200 but only ${r.auditedSucceeded} succeeded entries in the audit trail`)
