@@ -4,7 +4,7 @@ import neostandard from 'neostandard'
 export default [
   ...neostandard({
     ts: true,
-    ignores: ['node_modules/**', 'bench/results/**', 'test/artifacts/**', 'data/**']
+    ignores: ['node_modules/**', 'clients/typescript/types/**', 'bench/results/**', 'test/artifacts/**', 'data/**']
   }),
   {
     rules: {

@@ -33,9 +33,9 @@ const AUDIENCE = 'livecut-bff'
 const SERVER_CPU = 0
 const LOAD_CPU = 1
 
-const TARGETS = ['direct', 'bare', 'livecut-sqlite', 'livecut-postgres', 'livecut-sqlite-seeded', 'livecut-postgres-seeded'] as const
+const TARGETS = ['direct', 'bare', 'livecut-sqlite', 'livecut-sqlite-traced', 'livecut-postgres', 'livecut-sqlite-seeded', 'livecut-postgres-seeded'] as const
 type TargetName = typeof TARGETS[number]
-const ALIASES: Record<string, TargetName> = { sqlite: 'livecut-sqlite', postgres: 'livecut-postgres', 'sqlite-seeded': 'livecut-sqlite-seeded', 'postgres-seeded': 'livecut-postgres-seeded' }
+const ALIASES: Record<string, TargetName> = { sqlite: 'livecut-sqlite', 'sqlite-traced': 'livecut-sqlite-traced', postgres: 'livecut-postgres', 'sqlite-seeded': 'livecut-sqlite-seeded', 'postgres-seeded': 'livecut-postgres-seeded' }
 
 const HELP = `npm run bench -- [options]
 
@@ -47,8 +47,10 @@ const HELP = `npm run bench -- [options]
   --connections N     concurrent connections (default 50)
   --rate R|auto|off   also load every target at R requests/s to compare latency at the same load
                       (default auto: half the slowest livecut-bff's saturated rate)
-  --only LIST         targets, comma-separated: direct, bare, sqlite, postgres, sqlite-seeded, postgres-seeded
+  --only LIST         targets, comma-separated: direct, bare, sqlite, sqlite-traced, postgres, sqlite-seeded, postgres-seeded
                       (default: direct,bare,sqlite,postgres; --growth adds sqlite-seeded)
+  --tracing           add sqlite-traced: livecut-bff on SQLite recording every span and exporting it over
+                      OTLP/HTTP to a local sink (the other targets record none), compared with sqlite
   --growth            add livecut-bff on a trail of --entries seeded entries, and time review-API queries on it,
                       verification (CLI, HTTP, records/s) and cuts at a fixed rate during three HTTP verifies
   --growth-postgres   the same on PostgreSQL (adds postgres-seeded)
@@ -99,6 +101,7 @@ function parseOptions (argv: string[]): Options {
       rate: { type: 'string', default: 'auto' },
       only: { type: 'string' },
       growth: { type: 'boolean', default: false },
+      tracing: { type: 'boolean', default: false },
       'growth-postgres': { type: 'boolean', default: false },
       entries: { type: 'string', default: '1000000' },
       queries: { type: 'string', default: '500' },
@@ -131,7 +134,7 @@ function parseOptions (argv: string[]): Options {
       if (!(TARGETS as readonly string[]).includes(target)) throw new Error(`--only: unknown target ${name} (known: ${TARGETS.join(', ')})`)
       return target as TargetName
     })
-    : ['direct', 'bare', 'livecut-sqlite', 'livecut-postgres', ...growthTargets] as TargetName[]
+    : ['direct', 'bare', 'livecut-sqlite', ...(values.tracing ? ['livecut-sqlite-traced' as const] : []), 'livecut-postgres', ...growthTargets] as TargetName[]
   const rate = values.rate === 'auto' || values.rate === 'off' ? values.rate : positive('rate', values.rate)
   if (values.pin !== 'on' && values.pin !== 'off') throw new Error('--pin must be on or off')
   return {
@@ -171,6 +174,8 @@ interface Context {
   cutToken: string
   auditToken: string
   simulator: ServerProcess
+  /** The OTLP collector the traced target exports to; started only for it. */
+  otlpSink: ServerProcess | null
   pgSchemas: string[]
   log: (line: string) => void
 }
@@ -216,9 +221,9 @@ interface TrailPlace {
 
 async function prepareTrail (ctx: Context, target: TargetName): Promise<TrailPlace> {
   const { options } = ctx
-  if (target === 'livecut-sqlite' || target === 'livecut-sqlite-seeded') {
+  if (target === 'livecut-sqlite' || target === 'livecut-sqlite-traced' || target === 'livecut-sqlite-seeded') {
     const file = join(ctx.runDir, `${target}.db`)
-    let description = 'SQLite, empty'
+    let description = target === 'livecut-sqlite-traced' ? 'SQLite, empty, every span exported over OTLP/HTTP to a local sink' : 'SQLite, empty'
     if (target === 'livecut-sqlite-seeded') {
       const seeded = await seededSqlite(ctx)
       ctx.log(`  copying the seeded trail (${options.entries.toLocaleString('en')} entries) for this run…`)
@@ -337,6 +342,7 @@ async function startTarget (ctx: Context, target: TargetName): Promise<Server> {
       JWT_ISSUER: ISSUER,
       JWT_AUDIENCE: AUDIENCE,
       AUDIT_STORE_URL: trail.url,
+      ...(target === 'livecut-sqlite-traced' && ctx.otlpSink !== null ? { OTEL_EXPORTER_OTLP_ENDPOINT: ctx.otlpSink.url } : {}),
       // Protections out of the way: every request must reach the platform.
       RATE_LIMIT_CUT_MAX: '1000000000',
       RATE_LIMIT_IP_MAX: '1000000000',
@@ -549,7 +555,8 @@ function ratiosOf (results: TargetResult[]): Ratios {
   const rounds = (name: TargetName): PhaseResult[] => results.find((r) => r.name === name)?.saturatedRounds ?? []
   const ratios: Ratios = {}
   for (const livecut of results.filter((r) => r.name.startsWith('livecut'))) {
-    for (const reference of ['bare', 'direct'] as const) {
+    // The traced target is compared with the same target untraced too: what tracing costs.
+    for (const reference of livecut.name === 'livecut-sqlite-traced' ? ['bare', 'direct', 'livecut-sqlite'] as const : ['bare', 'direct'] as const) {
       const other = rounds(reference)
       const each = rounds(livecut.name).flatMap((run, i) => {
         const base = other[i]?.requestsPerSecond ?? 0
@@ -616,6 +623,9 @@ async function main (): Promise<void> {
     cutToken: signToken(jwtSecret, { sub: 'bench-user', azp: 'bench-client', scope: 'live:cut', projects: [PROJECT] }),
     auditToken: signToken(jwtSecret, { sub: 'bench-auditor', azp: 'bench-client', scope: 'audit:read', projects: '*' }),
     simulator,
+    otlpSink: options.targets.includes('livecut-sqlite-traced')
+      ? await startServerProcess('OTLP sink', join(BENCH_DIR, 'otlp-sink.ts'), { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } })
+      : null,
     pgSchemas: [],
     log
   }
@@ -738,6 +748,12 @@ async function main (): Promise<void> {
   } finally {
     for (const [name, server] of servers) if (name !== 'direct') await server.process.stop()
     await simulator.stop()
+    if (ctx.otlpSink !== null) {
+      // After the servers stopped: closing, the traced one flushed what its batches still held.
+      const { exports, bytes } = await ctx.otlpSink.ask('received', {}) as unknown as { exports: number, bytes: number }
+      log(`\nOTLP sink: ${exports} exports, ${(bytes / 1024 / 1024).toFixed(1)} MiB of spans from livecut-sqlite-traced`)
+      await ctx.otlpSink.stop()
+    }
   }
 
   // Profiles are written when the servers exit.

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DestinationStream } from 'pino'
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import secureJson from 'secure-json-parse'
 import type { Config } from './config/load-config.ts'
 import { createLogger } from './logging/create-logger.ts'
@@ -17,25 +18,34 @@ import metricsPlugin from './plugins/metrics-plugin.ts'
 import authPlugin from './auth/auth-plugin.ts'
 import auditStorePlugin from './plugins/audit-store-plugin.ts'
 import stopAndCutClientPlugin from './plugins/stop-and-cut-client-plugin.ts'
+import cutAuditPlugin from './plugins/cut-audit-plugin.ts'
 import sharedStatePlugin from './plugins/shared-state-plugin.ts'
 import rateLimitPlugin from './plugins/rate-limit-plugin.ts'
 import type { StopAndCutClientDeps } from './upstream/stop-and-cut-client.ts'
 import type { CheckpointClock } from './audit/checkpoint-schedule.ts'
 import cutRoute from './routes/cut/cut-route.ts'
-import { recordRejection } from './routes/cut/cut-audit.ts'
+import { isCutUrl } from './routes/cut/cut-path.ts'
+import { newCutState } from './routes/cut/cut-state.ts'
 import auditRoutes from './routes/audit/audit-routes.ts'
 import healthRoutes from './routes/ops/health-routes.ts'
+import { createTracing } from './tracing/create-tracing.ts'
+import tracingPlugin from './tracing/tracing-plugin.ts'
 
 export interface BuildOptions {
   /** Where log lines go (default stdout); tests capture them here. */
   logDestination?: DestinationStream
-  /** Clock, sleep and randomness of the platform client, for tests that must not wait. */
-  upstreamDeps?: StopAndCutClientDeps
+  /**
+   * The one clock (ms) of the platform client's deadline, the circuit breaker, the retry budget
+   * and the in-memory idempotency store and video lock (default `Date.now`): tests move it instead of waiting.
+   */
+  now?: () => number
+  /** Sleep and randomness of the platform client's retries, for tests that must not wait. */
+  upstreamDeps?: Pick<StopAndCutClientDeps, 'sleep' | 'random'>
+  /** Where spans go: OTLP in the server (src/tracing/otlp-span-processor.ts), memory in tests; none records nothing. */
+  spanProcessor?: SpanProcessor
   /** Clock and timer of the audit checkpoint schedule, for tests that fire it by hand. */
   checkpointClock?: CheckpointClock
 }
-
-const CUT_PATH = /^\/v1\/projects\/[^/]+\/live-videos\/[^/]+\/cut\/?(\?|$)/
 
 // A client's request id is kept when it is sane; otherwise one is generated.
 const SANE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
@@ -62,8 +72,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
     frameworkErrors: (_error, request, reply) => {
       const problem = new ProblemError('validation', 'The URL is not valid: a path segment is not correctly percent-encoded.')
       reply.header('x-request-id', request.id)
-      const toCutRoute = request.method === 'POST' && CUT_PATH.test(request.url)
-      const audited = toCutRoute ? recordRejection(app, request, reply, problem) : Promise.resolve(true)
+      const toCutRoute = request.method === 'POST' && isCutUrl(request.url)
+      const audited = toCutRoute ? app.cutAuditRecorder.recordRejection(request, newCutState(), problem) : Promise.resolve(true)
       void audited.then(() => sendProblem(reply, request, problem))
     }
   }).withTypeProvider<TypeBoxTypeProvider>()
@@ -100,7 +110,6 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
       sub: (request.user as FastifyRequest['user'] | undefined)?.sub,
       projectId: params?.projectId?.slice(0, 128),
       videoId: params?.videoId?.slice(0, 128),
-      upstreamAttempts: reply.getHeader('x-upstream-attempts'),
       durationMs: Math.round(reply.elapsedTime)
     }, 'request completed')
   })
@@ -108,17 +117,22 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     const problem = toProblem(error)
     if (problem.code === 'internal') request.log.error({ err: error }, 'unexpected error')
+    else if (problem.code === 'audit_unavailable') request.log.error({ err: error }, 'audit: the store could not be read')
     return sendProblem(reply, request, problem)
   })
   app.setNotFoundHandler(sendNotFound)
 
+  // First: its server span and trace context must wrap every route registered after it.
+  await app.register(tracingPlugin, { tracing: createTracing(config.tracing, options.spanProcessor) })
   await app.register(openApiPlugin, { docsEnabled: config.docsEnabled })
   await app.register(metricsPlugin, { separatePort: config.metricsPort !== null })
   await app.register(authPlugin, { config })
   await app.register(auditStorePlugin, { url: config.auditStoreUrl, checkpoints: config.auditCheckpoints, clock: options.checkpointClock })
-  await app.register(sharedStatePlugin, { config })
+  const now = options.now ?? Date.now
+  await app.register(sharedStatePlugin, { config, now })
   await app.register(rateLimitPlugin, { config })
-  await app.register(stopAndCutClientPlugin, { config, deps: options.upstreamDeps })
+  await app.register(stopAndCutClientPlugin, { config, now, deps: options.upstreamDeps })
+  await app.register(cutAuditPlugin)
   await app.register(healthRoutes)
   await app.register(cutRoute, { config })
   await app.register(auditRoutes)

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import closeWithGrace from 'close-with-grace'
+import { createLivecutClient } from '@livecut/client'
 import { buildApp } from './app.ts'
 import { DEV_UPSTREAM_API_KEY, loadConfig } from './config/load-config.ts'
 import { startSimulator } from './simulator/server.ts'
@@ -36,11 +37,17 @@ const token = app.jwt.sign(
 )
 const base = `http://127.0.0.1:${config.port}`
 const generatedKey = warnings.some((warning) => warning.startsWith('AUDIT_SIGNING_KEY not set'))
+// One cut as a frontend makes it, through the typed client (clients/typescript).
+const livecut = createLivecutClient({ baseUrl: base, token })
+const firstCut = await livecut.stopAndCut(PROJECT, 'live-0', { visibility: 'public' })
 console.log(`
 livecut-bff demo: service on ${base}, platform simulator on ${simulator.url}
 audit trail: ${config.auditStoreUrl}
 audit checkpoints: signed with ${generatedKey ? 'an Ed25519 key generated for this run' : 'AUDIT_SIGNING_KEY'} (keyId ${app.auditCheckpoints.signer.keyId});
   its public key is at ${base}/v1/audit/public-key${generatedKey ? ' and is lost when the demo stops' : ''}
+
+One cut made through @livecut/client (clients/typescript/README.md): live-0 is now the VOD
+${firstCut.videoPublicId} (audit entry ${firstCut.auditId}).
 
 A token for project "${PROJECT}" (scopes live:cut audit:read, valid 8 hours):
 

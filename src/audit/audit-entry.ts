@@ -12,7 +12,6 @@ export const AuditActorSchema = Type.Object({
   ip: Type.String(),
   userAgent: Nullable(Type.String({ maxLength: 512 }))
 })
-export type AuditActor = Static<typeof AuditActorSchema>
 
 /** The cut as the service understood it after validation (null when the body was invalid). */
 export const AuditedCutSchema = Type.Object({

@@ -34,3 +34,7 @@ export const AuditStoreOpenError = createError<'AUDIT_STORE_OPEN', 500, Detail>(
 /** The store cannot take writes (opened read-only, server in recovery, no INSERT privilege). */
 export const AuditStoreNotWritableError = createError<'AUDIT_STORE_NOT_WRITABLE', 503, Detail>(
   'AUDIT_STORE_NOT_WRITABLE', 'audit store cannot take writes: %s', 503)
+
+/** The store did not answer a read (unreachable, timed out, connection lost). */
+export const AuditStoreUnavailableError = createError<'AUDIT_STORE_UNAVAILABLE', 503, Detail>(
+  'AUDIT_STORE_UNAVAILABLE', 'audit store unavailable: %s', 503)

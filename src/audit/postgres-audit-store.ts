@@ -9,8 +9,9 @@ import {
   batchContextFromRows, batchContextQuery, POSTGRES_DIALECT, readEntry, readEntryPage, type SqlQuery,
   streamEntryPages
 } from './audit-query.ts'
-import { AuditStoreNotWritableError, AuditStoreOpenError, AuditStoreUrlError } from './audit-errors.ts'
-import { GroupCommit } from './group-commit.ts'
+import { AuditStoreNotWritableError, AuditStoreOpenError, AuditStoreUnavailableError, AuditStoreUrlError } from './audit-errors.ts'
+import { DEFAULT_APPEND_DEADLINE_MS, GroupCommit } from './group-commit.ts'
+import { WriteHealth } from './write-health.ts'
 import type { Checkpoint } from './audit-checkpoint.ts'
 import { allCheckpointsQuery, checkpointFromRow, headToSign, headToSignQuery, insertCheckpointQuery, readCheckpointPage } from './checkpoint-query.ts'
 
@@ -41,7 +42,26 @@ import { allCheckpointsQuery, checkpointFromRow, headToSign, headToSignQuery, in
 const APPEND_LOCK_CLASS = 1819042049
 const MIGRATION_LOCK_CLASS = 1819042050
 export const DEFAULT_POOL_SIZE = 4
-const DEFAULT_CONNECTION_TIMEOUT_MS = 5000
+
+/*
+ * Every wait on the database is bounded, so a dropped or silent database turns into errors
+ * (503s) within seconds instead of requests that hang: SPEC answers such a cut within 15 s.
+ */
+/** Getting a connection: a free one from the pool, or a new one through TCP and authentication. */
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 5000
+/** Client side, every query: a server that stopped answering (a partition) fails the query, and its connection is dropped. */
+export const DEFAULT_QUERY_TIMEOUT_MS = 5000
+/** Server side, every statement (the append lock's wait included): the server gives up before the append's deadline. */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 2000
+/**
+ * Server side: a session idle inside a transaction this long is ended. After a partition the
+ * server may never hear that the client went away; this frees the append lock its transaction held.
+ */
+export const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000
+/** TCP keep-alive on every connection, so an idle one whose peer vanished is found out. */
+export const DEFAULT_KEEPALIVE_DELAY_MS = 10_000
+/** A migration may rewrite a large table: its statements have this long instead. */
+const MIGRATION_QUERY_TIMEOUT_MS = 30 * 60_000
 const VERIFY_FETCH_SIZE = 1000
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
 
@@ -107,6 +127,13 @@ export interface PostgresAuditStoreOptions {
   readOnly?: boolean
   poolSize?: number
   connectionTimeoutMs?: number
+  queryTimeoutMs?: number
+  statementTimeoutMs?: number
+  idleInTransactionTimeoutMs?: number
+  /** An append not durable within this fails (group commit). */
+  appendDeadlineMs?: number
+  /** How long a successful append vouches for readiness. */
+  writeFreshMs?: number
 }
 
 export class PostgresAuditStore implements ChainedAuditStore {
@@ -118,9 +145,10 @@ export class PostgresAuditStore implements ChainedAuditStore {
   readonly #readOnly: boolean
   #closed = false
   readonly #run = async (query: SqlQuery): Promise<Array<Record<string, unknown>>> =>
-    (await this.#pool.query(query.text, query.values)).rows as Array<Record<string, unknown>>
+    await unavailableOnFailure(async () => (await this.#pool.query(query.text, query.values)).rows as Array<Record<string, unknown>>)
 
-  readonly #groupCommit = new GroupCommit(async (records) => { await this.#writeBatch(records) })
+  readonly #health: WriteHealth
+  readonly #groupCommit: GroupCommit
 
   constructor (url: string, options: PostgresAuditStoreOptions = {}) {
     let parsed: URL
@@ -140,12 +168,20 @@ export class PostgresAuditStore implements ChainedAuditStore {
       connectionString: parsed.toString(),
       max: options.poolSize ?? DEFAULT_POOL_SIZE,
       connectionTimeoutMillis: options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+      query_timeout: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+      statement_timeout: options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+      idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: DEFAULT_KEEPALIVE_DELAY_MS,
       application_name: 'livecut-bff audit',
       ...(this.#readOnly && { options: '-c default_transaction_read_only=on' })
     })
     // An idle client that loses its server emits here; without a listener the process dies.
     // The next query gets a fresh client or fails, and the caller sees that failure.
     this.#pool.on('error', () => {})
+    this.#health = new WriteHealth({ freshMs: options.writeFreshMs })
+    this.#groupCommit = new GroupCommit(async (records, signal) => { await this.#writeBatch(records, signal) },
+      { deadlineMs: options.appendDeadlineMs ?? DEFAULT_APPEND_DEADLINE_MS, health: this.#health })
   }
 
   /** Connects, then creates or migrates the schema (or, read-only, checks it is current). */
@@ -173,32 +209,58 @@ export class PostgresAuditStore implements ChainedAuditStore {
 
   /** Serialised across instances by an advisory lock, so simultaneous start-ups migrate once. */
   async #migrate (migrations: readonly string[]): Promise<void> {
-    await this.#transaction(`BEGIN; SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_CLASS}, hashtext('${this.schema}'))`, async (client) => {
+    await this.#transaction(`BEGIN; SET LOCAL statement_timeout = ${MIGRATION_QUERY_TIMEOUT_MS}; SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_CLASS}, hashtext('${this.schema}'))`, async (client) => {
       await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`)
       await client.query(`CREATE TABLE IF NOT EXISTS "${this.schema}".audit_schema_migrations (
         version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`)
       const version = await this.#schemaVersion(client)
       for (let next = version + 1; next <= migrations.length; next++) {
-        await client.query(migrations[next - 1] as string)
+        // pg reads query_timeout from a query's config too; @types/pg does not list it there.
+        await client.query({ text: migrations[next - 1] as string, query_timeout: MIGRATION_QUERY_TIMEOUT_MS } as pg.QueryConfig)
         await client.query(`INSERT INTO "${this.schema}".audit_schema_migrations (version) VALUES ($1)`, [next])
       }
     })
   }
 
-  /** Runs `work` between `begin` and COMMIT on one client; rolls back on failure. */
-  async #transaction<T> (begin: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` between `begin` and COMMIT on one client; rolls back on failure. While checked
+   * out, the client's 'error' event (its server went away) has a listener: the pool listens only
+   * to idle clients, and an unheard 'error' would end the process. A client that failed, timed
+   * out or was abandoned (`signal`) is destroyed, never returned to the pool.
+   */
+  async #transaction<T> (begin: string, work: (client: pg.PoolClient) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const client = await this.#pool.connect()
+    if (signal?.aborted === true) {
+      // Abandoned while waiting for the connection: its callers were told it failed; write nothing.
+      client.release()
+      throw signal.reason
+    }
     let broken: Error | undefined
+    const onError = (error: Error): void => { broken ??= error }
+    const abandon = (): void => {
+      broken ??= new AuditStoreNotWritableError('the transaction was abandoned')
+      client.connection.stream.destroy()
+    }
+    client.on('error', onError)
+    signal?.addEventListener('abort', abandon, { once: true })
     try {
       await client.query(begin)
       const result = await work(client)
       await client.query('COMMIT')
       return result
     } catch (error) {
-      // A client whose ROLLBACK fails is in an unknown state: the pool discards it.
-      await client.query('ROLLBACK').catch((rollbackError: Error) => { broken = rollbackError })
+      // Only a client whose server answered (an SQL error, a record refused) can be rolled back;
+      // one that timed out or lost its server is in an unknown state and is dropped.
+      if (broken === undefined && answered(error)) {
+        await client.query('ROLLBACK').catch((rollbackError: Error) => { broken = rollbackError })
+      } else {
+        broken ??= error as Error
+      }
       throw error
     } finally {
+      signal?.removeEventListener('abort', abandon)
+      client.removeListener('error', onError)
+      if (broken !== undefined) client.connection.stream.destroy()
       client.release(broken)
     }
   }
@@ -208,14 +270,14 @@ export class PostgresAuditStore implements ChainedAuditStore {
     await this.#groupCommit.append(prepareRecord(entry, final))
   }
 
-  async #writeBatch (records: PreparedRecord[]): Promise<void> {
+  async #writeBatch (records: PreparedRecord[], signal: AbortSignal): Promise<void> {
     await this.#transaction(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK_CLASS}, hashtext('${this.schema}'))`, async (client) => {
       // Four round trips a batch, whatever its size; both statements are prepared once per connection.
       const context = batchContextQuery(this.#table, records.map((record) => record.entryId), POSTGRES_DIALECT)
       const { rows: known } = await client.query({ name: 'audit-batch-context', ...context })
       const rows = planBatch(records, batchContextFromRows(known))
       await client.query({ name: 'audit-batch-insert', ...batchInsertQuery(this.#table, rows) })
-    })
+    }, signal)
   }
 
   async getEntry (id: string, projectIds: readonly string[] | '*'): Promise<AuditEntry | null> {
@@ -235,10 +297,10 @@ export class PostgresAuditStore implements ChainedAuditStore {
    * order (duplicates included, which keyset pages would skip), a batch at a time.
    */
   async verify (options: VerifyOptions = {}): Promise<ChainVerifyResult> {
-    return await this.#transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
+    return await unavailableOnFailure(async () => await this.#transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
       await client.query(`DECLARE audit_chain NO SCROLL CURSOR FOR SELECT * FROM ${this.#table} ORDER BY seq`)
       return await verifyChain(fetchRecords(client), options)
-    })
+    }))
   }
 
   /** Under the append lock, like an append: the head read is the one chain's, whatever other instances write. */
@@ -264,8 +326,16 @@ export class PostgresAuditStore implements ChainedAuditStore {
   async openSnapshot (join?: string): Promise<ChainSnapshot> {
     const client = await this.#pool.connect()
     let broken: Error | undefined
+    // As in #transaction: a checked-out client's 'error' must be heard, or the process ends.
+    const onError = (error: Error): void => { broken ??= error }
+    client.on('error', onError)
+    const release = (): void => {
+      client.off('error', onError)
+      client.release(broken)
+    }
     try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+      // The exporting transaction sits idle while the readers that joined it work: it stays open until close.
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL idle_in_transaction_session_timeout = 0')
       let id: string
       if (join === undefined) {
         id = (await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]?.id as string
@@ -283,12 +353,13 @@ export class PostgresAuditStore implements ChainedAuditStore {
         checkpoints: async () => (await client.query(allCheckpointsQuery(this.#checkpoints))).rows.map(checkpointFromRow),
         records: (from, to) => rangeRecords(client, table, from, to),
         close: async () => {
-          await client.query('ROLLBACK').catch((error: Error) => { broken = error })
-          client.release(broken)
+          if (broken === undefined) await client.query('ROLLBACK').catch((error: Error) => { broken = error })
+          release()
         }
       }
     } catch (error) {
-      client.release(error as Error)
+      broken ??= error as Error
+      release()
       throw error
     }
   }
@@ -298,8 +369,10 @@ export class PostgresAuditStore implements ChainedAuditStore {
   }
 
   /**
-   * No write is made: the connection must work, the server must not be a standby nor read-only,
-   * and the role must hold INSERT on the table. (A full disk still shows only at the append.)
+   * The connection must work, the server must not be a standby nor read-only, and the role must
+   * hold INSERT on the table; then, unless an append succeeded lately, a probe write: a
+   * transaction that takes the append lock and commits with a transaction id of its own, so the
+   * server must write and flush its WAL, as an append's commit does.
    */
   async checkWritable (): Promise<void> {
     if (this.#readOnly) throw new AuditStoreNotWritableError('opened read-only')
@@ -314,6 +387,17 @@ export class PostgresAuditStore implements ChainedAuditStore {
     if (row?.in_recovery === true) throw new AuditStoreNotWritableError('the server is a standby (in recovery)')
     if (row?.read_only === true) throw new AuditStoreNotWritableError('transactions are read-only')
     if (row?.can_insert !== true) throw new AuditStoreNotWritableError(`the role may not INSERT into ${this.#table}`)
+    await this.#health.check(async () => { await this.#probeWrite() })
+  }
+
+  async #probeWrite (): Promise<void> {
+    try {
+      await this.#transaction(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK_CLASS}, hashtext('${this.schema}'))`, async (client) => {
+        await client.query('SELECT pg_current_xact_id()')
+      })
+    } catch (error) {
+      throw new AuditStoreNotWritableError(`a probe write failed: ${(error as Error).message}`, { cause: error })
+    }
   }
 
   async close (): Promise<void> {
@@ -336,6 +420,33 @@ export function batchInsertQuery (table: string, rows: readonly AuditRecordRow[]
     text: `INSERT INTO ${table} (${COLUMNS.map(([, column]) => column).join(', ')})
       SELECT * FROM unnest(${COLUMNS.map(([, , type], i) => `$${i + 1}::${type}[]`).join(', ')})`,
     values: COLUMNS.map(([field]) => rows.map((row) => row[field]))
+  }
+}
+
+/** The server answered: the error is about the statement, and the connection can still roll back. */
+function answered (error: unknown): boolean {
+  return error instanceof pg.DatabaseError || (error as { code?: string }).code?.startsWith('AUDIT_') === true
+}
+
+/**
+ * SQLSTATE classes of a server that cannot serve: connection exception, insufficient resources
+ * (disk full), operator intervention (statement timeout, shutdown), system error.
+ */
+const UNAVAILABLE_CLASSES = new Set(['08', '53', '57', '58'])
+
+/**
+ * A read that failed for the database's sake (unreachable, timed out, connection lost, shutting
+ * down) is the store being unavailable (503); any other error is left as it is.
+ */
+async function unavailableOnFailure<T> (read: () => Promise<T>): Promise<T> {
+  try {
+    return await read()
+  } catch (error) {
+    const unavailable = error instanceof pg.DatabaseError
+      ? UNAVAILABLE_CLASSES.has(error.code?.slice(0, 2) ?? '')
+      : (error as { code?: string }).code?.startsWith('AUDIT_') !== true
+    if (!unavailable) throw error
+    throw new AuditStoreUnavailableError((error as Error).message, { cause: error })
   }
 }
 

@@ -15,7 +15,8 @@ import {
 import { AuditStoreNotWritableError, AuditStoreOpenError } from './audit-errors.ts'
 import type { Checkpoint } from './audit-checkpoint.ts'
 import { allCheckpointsQuery, checkpointFromRow, headToSign, headToSignQuery, insertCheckpointQuery, readCheckpointPage } from './checkpoint-query.ts'
-import { GroupCommit } from './group-commit.ts'
+import { DEFAULT_APPEND_DEADLINE_MS, GroupCommit } from './group-commit.ts'
+import { WriteHealth } from './write-health.ts'
 
 const TABLE = 'audit_records'
 const CHECKPOINTS = 'audit_checkpoints'
@@ -81,6 +82,10 @@ export interface SqliteAuditStoreOptions {
   /** Open an existing trail without writing to it (the CLI does, on a copy or a live file). */
   readOnly?: boolean
   busyTimeoutMs?: number
+  /** An append not durable within this fails (group commit). */
+  appendDeadlineMs?: number
+  /** How long a successful append vouches for readiness. */
+  writeFreshMs?: number
 }
 
 /**
@@ -102,12 +107,16 @@ export class SqliteAuditStore implements ChainedAuditStore {
     this.#statement(query.text).all(...(query.values as never[])) as Array<Record<string, unknown>>
 
   readonly #run = async (query: SqlQuery): Promise<Array<Record<string, unknown>>> => this.#runSync(query)
-  readonly #groupCommit = new GroupCommit(async (records) => { await this.#writeBatch(records) })
+  readonly #health: WriteHealth
+  readonly #groupCommit: GroupCommit
 
   constructor (location: string, options: SqliteAuditStoreOptions = {}) {
     this.location = location === ':memory:' ? location : resolve(location)
     this.#readOnly = options.readOnly ?? false
     this.#busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS
+    this.#health = new WriteHealth({ freshMs: options.writeFreshMs })
+    this.#groupCommit = new GroupCommit(async (records) => { await this.#writeBatch(records) },
+      { deadlineMs: options.appendDeadlineMs ?? DEFAULT_APPEND_DEADLINE_MS, health: this.#health })
     if (this.location !== ':memory:') {
       if (this.#readOnly && !existsSync(this.location)) throw new AuditStoreOpenError(`no audit database at ${this.location}`)
       if (!this.#readOnly) mkdirSync(dirname(this.location), { recursive: true })
@@ -263,17 +272,29 @@ export class SqliteAuditStore implements ChainedAuditStore {
     this.#groupCommit.onCommitted(listener)
   }
 
-  /** Takes the write lock and lets it go: fails when the file is read-only, locked or gone. */
+  /**
+   * Takes the write lock and lets it go: fails when the file is read-only, locked or gone. Then,
+   * unless an append succeeded lately, a probe write, since a rollback writes nothing and so
+   * succeeds on a full disk too: the probe rewrites the header's user_version (the same value)
+   * and commits, which appends a frame to the WAL, as an append does.
+   */
   async checkWritable (): Promise<void> {
     if (this.#readOnly) throw new AuditStoreNotWritableError('opened read-only')
     try {
       if (this.location !== ':memory:') accessSync(this.location, constants.W_OK)
       this.#db.exec('BEGIN IMMEDIATE')
       this.#db.exec('ROLLBACK')
+      await this.#health.check(async () => { this.#probeWrite() })
     } catch (error) {
       if (this.#db.isOpen && this.#db.isTransaction) this.#db.exec('ROLLBACK')
       throw new AuditStoreNotWritableError((error as Error).message, { cause: error })
     }
+  }
+
+  #probeWrite (): void {
+    this.#db.exec('BEGIN IMMEDIATE')
+    this.#db.exec(`PRAGMA user_version = ${this.#schemaVersion()}`)
+    this.#db.exec('COMMIT')
   }
 
   async close (): Promise<void> {

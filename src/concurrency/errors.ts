@@ -1,19 +1,19 @@
+import createError from '@fastify/error'
+
+export type ConcurrencyStoreKind = 'idempotency' | 'lock'
+
+const StoreUnavailable = createError<'CONCURRENCY_STORE_UNAVAILABLE', 503, [message: string, options?: { cause: unknown }]>(
+  'CONCURRENCY_STORE_UNAVAILABLE', '%s', 503)
+
 /**
  * The one error the idempotency store and the in-flight lock throw when they cannot answer.
  *
  * Both FAIL CLOSED: when Redis is unreachable, slow, or answers something unexpected, the
  * operation rejects with this error instead of pretending the key or the lock is free, because
- * "free" would allow a double cut. The route maps it to 503 (`statusCode`) without calling
- * the platform. The in-memory stores throw it only when they are full of in-flight entries.
+ * "free" would allow a double cut. The route answers 503 `dependency_unavailable` without
+ * calling the platform. The in-memory stores throw it only when they are full of in-flight entries.
  */
-export type ConcurrencyStoreKind = 'idempotency' | 'lock'
-
-export class ConcurrencyStoreUnavailableError extends Error {
-  override readonly name = 'ConcurrencyStoreUnavailableError'
-  /** Stable machine-readable code. */
-  readonly code = 'CONCURRENCY_STORE_UNAVAILABLE'
-  /** The HTTP status the route answers with. */
-  readonly statusCode = 503
+export class ConcurrencyStoreUnavailableError extends StoreUnavailable {
   /** Which store failed. */
   readonly store: ConcurrencyStoreKind
   /** The operation that failed, e.g. `begin`, `complete`, `acquire`. */
@@ -21,7 +21,8 @@ export class ConcurrencyStoreUnavailableError extends Error {
 
   constructor (store: ConcurrencyStoreKind, operation: string, cause?: unknown) {
     const reason = cause instanceof Error ? cause.message : cause === undefined ? 'unavailable' : String(cause)
-    super(`${store} store unavailable (${operation}): ${reason}`, cause === undefined ? undefined : { cause })
+    super(`${store} store unavailable (${operation}): ${reason}`, ...(cause === undefined ? [] : [{ cause }] as const))
+    this.name = 'ConcurrencyStoreUnavailableError'
     this.store = store
     this.operation = operation
   }
@@ -30,3 +31,6 @@ export class ConcurrencyStoreUnavailableError extends Error {
 export function isConcurrencyStoreUnavailableError (error: unknown): error is ConcurrencyStoreUnavailableError {
   return error instanceof ConcurrencyStoreUnavailableError
 }
+
+/** Redis did not become ready for commands (at start-up, or before a readiness deadline). */
+export const RedisNotReadyError = createError<'REDIS_NOT_READY', 503, [detail: string]>('REDIS_NOT_READY', 'Redis not ready %s', 503)

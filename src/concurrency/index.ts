@@ -1,6 +1,6 @@
 /**
- * Abuse and concurrency controls, free of any web framework: idempotency records, in-flight
- * locks (each in memory or in Redis), the retry budget and the circuit breaker.
+ * The guards against a double cut, free of any web framework: idempotency records and
+ * in-flight locks, each in memory or in Redis.
  */
 import type { Redis } from 'ioredis'
 import type { IdempotencyStore, IdempotencyTimings } from './idempotency.ts'
@@ -17,8 +17,6 @@ export * from './idempotency.ts'
 export * from './idempotency-redis.ts'
 export * from './lock.ts'
 export * from './lock-redis.ts'
-export * from './retry-budget.ts'
-export * from './circuit-breaker.ts'
 
 export interface ConcurrencyStoresOptions {
   /** A connection from `createRedisConnection()`: both stores are then shared through Redis. Absent: in memory. */
@@ -28,28 +26,26 @@ export interface ConcurrencyStoresOptions {
   idempotency?: IdempotencyTimings
   /** Default lease of a video lock (ms). */
   lockLeaseMs?: number
+  /** Clock (ms) of the in-memory stores (Redis keeps its own time). Default `Date.now`. */
+  now?: () => number
 }
 
 export interface ConcurrencyStores {
   idempotency: IdempotencyStore
   lock: InFlightLock
-  /** `redis` or `memory`, for logs and readiness. */
-  kind: 'redis' | 'memory'
 }
 
 /** The idempotency store and the in-flight lock, both in Redis when a connection is given, else both in memory. */
 export function createConcurrencyStores (options: ConcurrencyStoresOptions = {}): ConcurrencyStores {
-  const { redis, prefix, idempotency = {}, lockLeaseMs } = options
+  const { redis, prefix, idempotency = {}, lockLeaseMs, now } = options
   if (redis !== undefined) {
     return {
-      kind: 'redis',
       idempotency: new RedisIdempotencyStore({ redis, prefix, ...idempotency }),
       lock: new RedisInFlightLock({ redis, prefix, leaseMs: lockLeaseMs })
     }
   }
   return {
-    kind: 'memory',
-    idempotency: new MemoryIdempotencyStore(idempotency),
-    lock: new MemoryInFlightLock({ leaseMs: lockLeaseMs })
+    idempotency: new MemoryIdempotencyStore({ ...idempotency, now }),
+    lock: new MemoryInFlightLock({ leaseMs: lockLeaseMs, now })
   }
 }

@@ -27,6 +27,7 @@
  */
 import { createHash } from 'node:crypto'
 import { Redis, type RedisOptions } from 'ioredis'
+import { RedisNotReadyError } from './errors.ts'
 
 export const REDIS_CONNECT_TIMEOUT_MS = 1000
 export const REDIS_COMMAND_TIMEOUT_MS = 1000
@@ -66,13 +67,13 @@ export function createRedisConnection (url: string, options: RedisConnectionOpti
 /** Resolves once `redis` is ready for commands; rejects after `timeoutMs` or if the client ends. */
 export async function waitForRedisReady (redis: Redis, timeoutMs = 5000): Promise<void> {
   if (redis.status === 'ready') return
-  if (redis.status === 'end') throw new Error('Redis connection has ended')
+  if (redis.status === 'end') throw new RedisNotReadyError('(the connection has ended)')
   await new Promise<void>((resolve, reject) => {
     const onReady = (): void => { cleanup(); resolve() }
-    const onEnd = (): void => { cleanup(); reject(new Error('Redis connection ended before it was ready')) }
+    const onEnd = (): void => { cleanup(); reject(new RedisNotReadyError('(the connection ended before it was ready)')) }
     const timer = setTimeout(() => {
       cleanup()
-      reject(new Error(`Redis not ready after ${timeoutMs} ms (status: ${redis.status})`))
+      reject(new RedisNotReadyError(`after ${timeoutMs} ms (status: ${redis.status})`))
     }, timeoutMs)
     function cleanup (): void {
       clearTimeout(timer)

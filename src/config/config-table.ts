@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs'
+import { rewriteReadme, withReadmeSection } from '../readme-section.ts'
 import { EnvSchema, SECRET_VARIABLES } from './env-schema.ts'
 
 /**
@@ -19,13 +19,7 @@ export function configTableMarkdown (): string {
 }
 
 export function withConfigTable (readme: string): string {
-  const start = readme.indexOf(TABLE_START)
-  const end = readme.indexOf(TABLE_END)
-  if (start === -1 || end < start) throw new Error('README.md has no config-table markers')
-  return `${readme.slice(0, start + TABLE_START.length)}\n${configTableMarkdown()}\n${readme.slice(end)}`
+  return withReadmeSection(readme, TABLE_START, TABLE_END, configTableMarkdown())
 }
 
-if (import.meta.main) {
-  const path = new URL('../../README.md', import.meta.url)
-  writeFileSync(path, withConfigTable(readFileSync(path, 'utf8')))
-}
+if (import.meta.main) rewriteReadme(withConfigTable)

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { randomBytes, type KeyObject } from 'node:crypto'
+import createError from '@fastify/error'
 import { parse as parseDuration } from '@lukeed/ms'
 import { ajvWith } from '../validation/validator-compiler.ts'
 import { createCheckpointSigner, generateSigningKey, signingKeyFromPem } from '../audit/audit-checkpoint.ts'
@@ -10,11 +11,16 @@ export const DEV_UPSTREAM_BASE_URL = 'http://127.0.0.1:4010'
 export const DEV_UPSTREAM_API_KEY = 'dev-platform-key'
 const MIN_HS256_SECRET_BYTES = 32
 
+/** Headers the platform client sets itself (or HTTP does): UPSTREAM_AUTH_HEADER must not be one of them. */
+const CLIENT_SET_HEADERS = new Set(['content-type', 'accept', 'x-request-id', 'host', 'content-length', 'connection', 'transfer-encoding'])
+
+const InvalidConfig = createError<'LIVECUT_CONFIG_INVALID', 500, [problems: string]>('LIVECUT_CONFIG_INVALID', 'invalid configuration:\n  - %s', 500)
+
 /** Start-up refused: `problems` names every missing or unsafe setting at once. */
-export class ConfigError extends Error {
+export class ConfigError extends InvalidConfig {
   readonly problems: string[]
   constructor (problems: string[]) {
-    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`)
+    super(problems.join('\n  - '))
     this.name = 'ConfigError'
     this.problems = problems
   }
@@ -79,6 +85,21 @@ function parseTrustProxy (text: string): boolean | string[] {
   if (value === 'false' || value === '') return false
   if (value === 'true') return true
   return value.split(',').map((hop) => hop.trim()).filter(Boolean)
+}
+
+/** The platform's base URL: http(s), no credentials, query or fragment; the value is never echoed (it might carry credentials). */
+function checkUpstreamBaseUrl (text: string, problems: string[]): void {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    problems.push('UPSTREAM_BASE_URL is not a URL')
+    return
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username !== '' || url.password !== '' ||
+      url.search !== '' || url.hash !== '') {
+    problems.push('UPSTREAM_BASE_URL must be an http(s) URL without credentials, query or fragment')
+  }
 }
 
 function checkDuration (name: string, text: string, problems: string[]): void {
@@ -146,6 +167,9 @@ function toConfig (env: Env, problems: string[], warnings: string[]) {
   if (env.UPSTREAM_RETRY_MAX_MS < env.UPSTREAM_RETRY_BASE_MS) {
     problems.push('UPSTREAM_RETRY_MAX_MS must not be below UPSTREAM_RETRY_BASE_MS')
   }
+  if (CLIENT_SET_HEADERS.has(env.UPSTREAM_AUTH_HEADER.toLowerCase())) {
+    problems.push(`UPSTREAM_AUTH_HEADER must not be ${env.UPSTREAM_AUTH_HEADER}: the platform client sets that header itself`)
+  }
   if (env.METRICS_PORT !== undefined && env.METRICS_PORT === env.PORT) problems.push('METRICS_PORT must differ from PORT')
   if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(env.AUDIT_STORE_URL)) {
     problems.push('AUDIT_STORE_URL must be sqlite:<path> or postgres://…')
@@ -190,6 +214,7 @@ function toConfig (env: Env, problems: string[], warnings: string[]) {
       warnings.push('no JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL: generated a random HS256 secret, so no outside token verifies (npm run demo prints a usable one)')
     }
   }
+  if (upstreamBaseUrl !== undefined) checkUpstreamBaseUrl(upstreamBaseUrl, problems)
   return {
     production,
     host: env.HOST,
@@ -235,6 +260,11 @@ function toConfig (env: Env, problems: string[], warnings: string[]) {
       intervalMs: env.AUDIT_CHECKPOINT_INTERVAL_MS
     },
     redisUrl: env.REDIS_URL ?? null,
+    tracing: {
+      otlpEndpoint: env.OTEL_SDK_DISABLED ? null : env.OTEL_EXPORTER_OTLP_ENDPOINT ?? null,
+      serviceName: env.OTEL_SERVICE_NAME,
+      disabled: env.OTEL_SDK_DISABLED
+    },
     rateLimit: {
       cutMax: env.RATE_LIMIT_CUT_MAX,
       cutWindow: env.RATE_LIMIT_CUT_WINDOW,
@@ -246,3 +276,4 @@ function toConfig (env: Env, problems: string[], warnings: string[]) {
 
 export type Config = ReturnType<typeof toConfig>
 export type UpstreamConfig = Config['upstream']
+export type TracingConfig = Config['tracing']

@@ -37,8 +37,7 @@ declare module 'fastify' {
 }
 
 export function observeUpstream (metrics: Metrics, outcome: StopAndCutOutcome): void {
-  const result = outcome.result.type === 'unavailable' && outcome.result.circuitOpen === true ? 'circuit_open' : outcome.result.type
-  metrics.upstreamCalls.inc({ result })
+  metrics.upstreamCalls.inc({ result: outcome.result.type })
   metrics.upstreamAttempts.inc(outcome.attempts)
   metrics.upstreamRetries.inc(Math.max(0, outcome.attempts - 1))
   metrics.upstreamDuration.observe(outcome.latencyMs / 1000)

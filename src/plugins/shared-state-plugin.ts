@@ -24,7 +24,7 @@ const LEASE_MARGIN_MS = 30_000
  * REDIS_URL is set so that every instance shares them. Both fail closed (503) when Redis is
  * unreachable: a double cut is worse than a refused one.
  */
-async function sharedStatePlugin (fastify: FastifyInstance, { config }: { config: Config }): Promise<void> {
+async function sharedStatePlugin (fastify: FastifyInstance, { config, now }: { config: Config, now: () => number }): Promise<void> {
   let redis: Redis | null = null
   if (config.redisUrl !== null) {
     redis = createRedisConnection(config.redisUrl, {
@@ -41,7 +41,7 @@ async function sharedStatePlugin (fastify: FastifyInstance, { config }: { config
     fastify.addHook('onClose', async () => { await closeRedisConnection(connection) })
   }
   const leaseMs = config.upstream.deadlineMs + LEASE_MARGIN_MS
-  const stores = createConcurrencyStores({ redis: redis ?? undefined, idempotency: { leaseMs }, lockLeaseMs: leaseMs })
+  const stores = createConcurrencyStores({ redis: redis ?? undefined, idempotency: { leaseMs }, lockLeaseMs: leaseMs, now })
   fastify.decorate('redis', redis)
   fastify.decorate('idempotencyStore', stores.idempotency)
   fastify.decorate('videoLock', stores.lock)

@@ -32,6 +32,10 @@ export function toProblem (error: FastifyError | ProblemError): ProblemError {
       return new ProblemError('unsupported_media_type', 'Send the body as application/json, or no body at all.')
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new ProblemError('validation', 'Content-Length does not match the body.')
+    // The audit database dropped, stopped answering or cannot write: a fault of a dependency.
+    case 'AUDIT_STORE_UNAVAILABLE':
+    case 'AUDIT_STORE_NOT_WRITABLE':
+      return new ProblemError('audit_unavailable', 'The audit trail cannot be reached right now; try again shortly.', { retryAfterSeconds: 5 })
   }
   // Coded 400s (a bad audit cursor or filter) say in their message what was wrong.
   if (error.statusCode === 400) return new ProblemError('validation', error.message)

@@ -1,14 +1,18 @@
 import { setTimeout as delay } from 'node:timers/promises'
+import createError from '@fastify/error'
 import { Pool } from 'undici'
 import type { Dispatcher } from 'undici'
 import type { UpstreamConfig } from '../config/load-config.ts'
 import type { StopAndCutCall, StopAndCutOutcome, StopAndCutResult } from './stop-and-cut.ts'
 import { parseRetryAfter } from './retry-after.ts'
-import type { CircuitBreaker } from '../concurrency/circuit-breaker.ts'
-import type { RetryBudget } from '../concurrency/retry-budget.ts'
+import type { CircuitBreaker } from './circuit-breaker.ts'
+import type { RetryBudget } from './retry-budget.ts'
 import { backoffCeilingMs, decideRetry, type AttemptOutcome, type RetryBounds } from './retry-policy.ts'
 import { observeRequestSent } from './observe-request-sent.ts'
 import { mapPlatformAnswer, needsBody, type PlatformBody } from './map-platform-answer.ts'
+import { trace, type Tracer } from '@opentelemetry/api'
+import { startAttemptSpan, type AttemptEnding } from '../tracing/platform-attempt-span.ts'
+import { TRACER_NAME } from '../tracing/create-tracing.ts'
 
 export interface StopAndCutClientDeps {
   /** Wall clock in ms: measures the deadline and latency, and dates a `Retry-After`. */
@@ -21,6 +25,8 @@ export interface StopAndCutClientDeps {
   breaker?: Pick<CircuitBreaker, 'tryAcquire' | 'retryAfterMs' | 'recordSuccess' | 'recordFailure'>
   /** Caps retries at a share of recent requests, so a 503 storm is not multiplied by the attempt count. */
   retryBudget?: Pick<RetryBudget, 'recordRequest' | 'tryRetry'>
+  /** A span per attempt, child of the active context; the API's no-op tracer by default. */
+  tracer?: Tracer
 }
 
 export interface StopAndCutClient {
@@ -34,8 +40,6 @@ export interface StopAndCutClient {
 const MAX_BODY_BYTES = 1024 * 1024
 /** setTimeout's ceiling: a longer delay would fire at once. */
 const MAX_TIMER_MS = 2_147_483_647
-/** Headers the client sets itself; the key header must not collide with them. */
-const RESERVED_HEADERS = new Set(['content-type', 'accept', 'x-request-id', 'host', 'content-length', 'connection', 'transfer-encoding'])
 /** Local failures: the request was never made, and making it again will not help. */
 const LOCAL_FAILURE_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED'])
 const UNKNOWN_OUTCOME = 'the outcome at the platform is unknown'
@@ -49,13 +53,8 @@ interface Attempt {
   deadlineBeforeSend: boolean
 }
 
-class DeadlineExceededError extends Error {
-  readonly code = 'LIVECUT_UPSTREAM_DEADLINE'
-  constructor () {
-    super('upstream deadline exceeded')
-    this.name = 'DeadlineExceededError'
-  }
-}
+/** The abort reason when the deadline cuts an attempt off. */
+const DeadlineExceededError = createError('LIVECUT_UPSTREAM_DEADLINE', 'upstream deadline exceeded', 504)
 
 /**
  * The platform client: one keep-alive undici Pool for the platform origin, and the retry
@@ -65,17 +64,17 @@ export function createStopAndCutClient (config: UpstreamConfig, deps: StopAndCut
   const now = deps.now ?? Date.now
   const sleep = deps.sleep ?? ((ms: number) => delay(ms))
   const random = deps.random ?? Math.random
-  const { origin, basePath } = parseBaseUrl(config.baseUrl)
-  if (RESERVED_HEADERS.has(config.authHeader.toLowerCase())) {
-    throw new Error(`UPSTREAM_AUTH_HEADER must not be ${config.authHeader}: the client sets that header itself`)
-  }
+  const tracer = deps.tracer ?? trace.getTracer(TRACER_NAME)
+  // loadConfig has checked it: http(s), no credentials, query or fragment.
+  const baseUrl = new URL(config.baseUrl)
+  const basePath = baseUrl.pathname.replace(/\/+$/, '')
   const bounds: RetryBounds = {
     maxAttempts: config.maxAttempts,
     deadlineMs: config.deadlineMs,
     retryBaseMs: config.retryBaseMs,
     retryMaxMs: config.retryMaxMs
   }
-  const pool = new Pool(origin, {
+  const pool = new Pool(baseUrl.origin, {
     connectTimeout: config.timeoutMs,
     headersTimeout: config.timeoutMs,
     bodyTimeout: config.timeoutMs
@@ -171,24 +170,38 @@ export function createStopAndCutClient (config: UpstreamConfig, deps: StopAndCut
     retryBudget?.recordRequest()
     while (true) {
       if (breaker !== undefined && !breaker.tryAcquire()) {
-        return finish({ type: 'unavailable', retryAfterSeconds: Math.max(1, Math.ceil(breaker.retryAfterMs() / 1000)), circuitOpen: true })
+        return finish({ type: 'circuit_open', retryAfterSeconds: Math.max(1, Math.ceil(breaker.retryAfterMs() / 1000)) })
       }
       attempts += 1
-      const attempt = await attemptOnce(options, config.deadlineMs - (now() - startedAt))
+      const span = startAttemptSpan(tracer, { origin: baseUrl.origin, path: options.path }, attempts)
+      const attempt = await attemptOnce({ ...options, headers: { ...options.headers as Record<string, string>, ...span.headers } }, config.deadlineMs - (now() - startedAt))
+      const ended = (ending: Pick<AttemptEnding, 'decision' | 'reason' | 'waitMs'>): void =>
+        span.end({ status: attempt.status, failure: attempt.result?.type === 'succeeded' ? null : attempt.result?.type ?? attempt.outcome.kind, ...ending })
       if (attempt.status !== null) statuses.push(attempt.status)
       // 503s, connection failures and answers that never came count against the platform.
       if (attempt.result === null || attempt.result.type === 'unknown') breaker?.recordFailure()
       else breaker?.recordSuccess()
-      if (attempt.result !== null) return finish(attempt.result)
+      if (attempt.result !== null) {
+        ended({ decision: 'final' })
+        return finish(attempt.result)
+      }
       // Cut off before anything was sent: the platform never saw this attempt, so no outcome is unknown.
-      if (attempt.deadlineBeforeSend) return unavailable(backoffCeilingMs(attempts, bounds))
+      if (attempt.deadlineBeforeSend) {
+        ended({ decision: 'stop', reason: 'deadline' })
+        return unavailable(backoffCeilingMs(attempts, bounds))
+      }
       const retryAfterMs = attempt.outcome.kind === 'unavailable' ? attempt.outcome.retryAfterMs : null
       const decision = decideRetry({ outcome: attempt.outcome, attempt: attempts, elapsedMs: now() - startedAt, bounds, random })
       if (decision.action === 'stop') {
+        ended({ decision: 'stop', reason: decision.reason, ...('waitMs' in decision ? { waitMs: decision.waitMs } : {}) })
         // Suggest the platform's own Retry-After, else the next backoff's upper bound, to our caller.
         return unavailable(retryAfterMs ?? backoffCeilingMs(attempts, bounds))
       }
-      if (retryBudget !== undefined && !retryBudget.tryRetry()) return unavailable(retryAfterMs ?? decision.waitMs)
+      if (retryBudget !== undefined && !retryBudget.tryRetry()) {
+        ended({ decision: 'stop', reason: 'retry_budget', waitMs: decision.waitMs })
+        return unavailable(retryAfterMs ?? decision.waitMs)
+      }
+      ended({ decision: 'retry', waitMs: decision.waitMs })
       await sleep(decision.waitMs)
     }
   }
@@ -197,21 +210,6 @@ export function createStopAndCutClient (config: UpstreamConfig, deps: StopAndCut
     stopAndCut,
     close: () => pool.close()
   }
-}
-
-function parseBaseUrl (baseUrl: string): { origin: string, basePath: string } {
-  let url: URL
-  try {
-    url = new URL(baseUrl)
-  } catch {
-    throw new Error('UPSTREAM_BASE_URL is not a URL')
-  }
-  // The value itself is never echoed: it might carry credentials.
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username !== '' || url.password !== '' ||
-      url.search !== '' || url.hash !== '') {
-    throw new Error('UPSTREAM_BASE_URL must be an http(s) URL without credentials, query or fragment')
-  }
-  return { origin: url.origin, basePath: url.pathname.replace(/\/+$/, '') }
 }
 
 /** The body as text, or null if it failed, timed out or was too large part-way. */

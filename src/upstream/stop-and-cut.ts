@@ -21,8 +21,10 @@ export type StopAndCutResult =
   | { type: 'not_found', upstreamErrors: unknown[] }
   /** The platform refused the cut (its 400, or `success: false`). */
   | { type: 'rejected', upstreamErrors: unknown[] }
-  /** Still 503 (or unreachable before sending) when attempts, the deadline or the retry budget ran out; or not tried while the circuit is open. */
-  | { type: 'unavailable', retryAfterSeconds: number, circuitOpen?: true }
+  /** Still 503 (or unreachable before sending) when attempts, the deadline or the retry budget ran out. */
+  | { type: 'unavailable', retryAfterSeconds: number }
+  /** Not tried: the circuit breaker is open after repeated failures. */
+  | { type: 'circuit_open', retryAfterSeconds: number }
   /** Any other failure with a known answer: other 5xx, 401/403 (our key), unreadable body. */
   | { type: 'bad_gateway', detail: string }
   /** Timeout, deadline, or a reset after sending: the platform may or may not have cut. */

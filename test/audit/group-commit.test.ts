@@ -2,6 +2,7 @@ import t from 'tap'
 import type { PreparedRecord } from '../../src/audit/audit-chain.ts'
 import { prepareRecord } from '../../src/audit/audit-chain.ts'
 import { GroupCommit } from '../../src/audit/group-commit.ts'
+import { WriteHealth } from '../../src/audit/write-health.ts'
 import { BACKENDS, makeEntry, setUpTrail } from '../helpers/audit-fixtures.ts'
 
 const recordOf = (n: number): PreparedRecord => prepareRecord(makeEntry(n), true)
@@ -50,6 +51,56 @@ t.test('a store failure fails the whole batch at once, without retrying each rec
   const results = await Promise.allSettled([1, 2, 3].map(async (n) => { await commit.append(recordOf(n)) }))
   t.same(results.map((result) => result.status), ['rejected', 'rejected', 'rejected'])
   t.equal(calls, 1, 'one attempt, not one per record')
+})
+
+t.test('a database that stops answering: each append fails at its deadline, each stuck batch is abandoned, and the next one starts', async (t) => {
+  const batches: string[][] = []
+  const signals: AbortSignal[] = []
+  let silent = true
+  const commit = new GroupCommit(async (records, signal) => {
+    batches.push(records.map((record) => record.entryId))
+    signals.push(signal)
+    // A silent database: the write never settles, whatever happens to it.
+    if (silent) await new Promise(() => {})
+  }, { deadlineMs: 200 })
+  const stuck = commit.append(recordOf(1))
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  const queued = commit.append(recordOf(2))
+  const results = await Promise.allSettled([stuck, queued])
+  for (const result of results) {
+    t.equal(result.status, 'rejected', 'failed, instead of waiting on the stuck batch')
+    t.match((result as PromiseRejectedResult).reason, { code: 'AUDIT_STORE_NOT_WRITABLE', statusCode: 503 })
+  }
+  t.same(batches, [['entry-1'], ['entry-2']], 'the queued append went into the next batch, once the first was abandoned')
+  t.ok(signals[0]?.aborted, 'the abandoned batch was told to give up its connection')
+  silent = false
+  await commit.append(recordOf(3))
+  t.same(batches.at(-1), ['entry-3'], 'once the database answers, appends are written again')
+})
+
+t.test('the health record hears each batch the store decided, not a record refused alone; only an append vouches', async (t) => {
+  const health = new WriteHealth()
+  let failing = false
+  const commit = new GroupCommit(async (records) => {
+    if (failing) throw new Error('disk I/O error')
+    if (records[0]?.entryId === 'entry-9') throw Object.assign(new Error('duplicate'), { code: 'AUDIT_DUPLICATE_RECORD' })
+  }, { health })
+  let probes = 0
+  const probe = async (): Promise<void> => { probes++ }
+  await health.check(probe)
+  t.equal(probes, 1, 'nothing appended yet: a probe')
+  await commit.append(recordOf(1))
+  await health.check(probe)
+  t.equal(probes, 1, 'a fresh append needs no probe')
+  await t.rejects(commit.append(recordOf(9)))
+  await health.check(probe)
+  t.equal(probes, 1, 'a duplicate says nothing about the store')
+  failing = true
+  await t.rejects(commit.append(recordOf(2)))
+  await t.rejects(health.check(async () => { throw new Error('still failing') }), /still failing/, 'after a failed append, the probe decides')
+  await health.check(probe)
+  await health.check(probe)
+  t.equal(probes, 3, 'a probe that succeeded does not vouch for the next check')
 })
 
 for (const backend of BACKENDS) {

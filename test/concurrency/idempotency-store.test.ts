@@ -4,7 +4,9 @@ import { connectRedis, runKeyPrefix } from '../helpers/redis.ts'
 import {
   ConcurrencyStoreUnavailableError,
   MemoryIdempotencyStore,
+  MemoryInFlightLock,
   RedisIdempotencyStore,
+  RedisInFlightLock,
   createConcurrencyStores,
   pickReplayableHeaders,
   requestFingerprint,
@@ -267,11 +269,12 @@ t.test('redis store', async (t) => {
 })
 
 t.test('createConcurrencyStores picks Redis only when given a connection', async (t) => {
-  t.equal(createConcurrencyStores().kind, 'memory')
-  t.ok(createConcurrencyStores().idempotency instanceof MemoryIdempotencyStore)
+  const memory = createConcurrencyStores()
+  t.ok(memory.lock instanceof MemoryInFlightLock)
+  t.ok(memory.idempotency instanceof MemoryIdempotencyStore)
   const redis = await connectRedis(t)
   const stores = createConcurrencyStores({ redis, prefix: RUN_PREFIX })
-  t.equal(stores.kind, 'redis')
+  t.ok(stores.lock instanceof RedisInFlightLock)
   t.ok(stores.idempotency instanceof RedisIdempotencyStore)
 })
 

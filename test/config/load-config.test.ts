@@ -161,3 +161,11 @@ t.test('npm start refuses a production start with one message naming every probl
     t.match(failure?.stderr, name)
   }
 })
+
+t.test('an unsafe platform base URL or key header is refused at start-up, without echoing it', async (t) => {
+  t.match(problemsOf({ UPSTREAM_BASE_URL: 'ftp://platform.example' }).join('\n'), /http\(s\)/)
+  const withCredentials = problemsOf({ UPSTREAM_BASE_URL: 'https://user:secret@platform.example' }).join('\n')
+  t.match(withCredentials, /without credentials/)
+  t.notMatch(withCredentials, 'secret')
+  t.match(problemsOf({ UPSTREAM_BASE_URL: 'https://platform.example', UPSTREAM_AUTH_HEADER: 'Content-Type' }).join('\n'), /UPSTREAM_AUTH_HEADER/)
+})

@@ -2,8 +2,8 @@
 // failed attempts and fails fast (503 circuit_open, no platform call), probes half-open after
 // BREAKER_COOLDOWN_MS and closes when the probe succeeds; the retry budget keeps the platform
 // calls near one per request instead of UPSTREAM_MAX_ATTEMPTS per request.
-import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
+import { manualClock } from '../helpers/clock.ts'
 import { startService, type ServiceUnderTest } from '../helpers/service.ts'
 import { hsToken } from '../helpers/tokens.ts'
 import { auditByRequestId, cutter, PROBLEM_JSON, type Answer } from './support.ts'
@@ -56,8 +56,10 @@ t.test('the breaker opens after a run of 503s and then fails fast without callin
 
 t.test('after the cool-down one probe goes through: a failing probe reopens, a succeeding one closes', async (t) => {
   const cooldownMs = 500
+  const clock = manualClock()
   const service = await startService(t, {
-    env: { BREAKER_FAILURE_THRESHOLD: '3', BREAKER_COOLDOWN_MS: String(cooldownMs), UPSTREAM_MAX_ATTEMPTS: '4' }
+    env: { BREAKER_FAILURE_THRESHOLD: '3', BREAKER_COOLDOWN_MS: String(cooldownMs), UPSTREAM_MAX_ATTEMPTS: '4' },
+    build: { now: clock.now }
   })
   const sim = service.simulator.app.simulator
   sim.setFaults({ rate503: 1 })
@@ -66,7 +68,7 @@ t.test('after the cool-down one probe goes through: a failing probe reopens, a s
   t.equal((await cut()).status, 503)
   t.equal(platformCalls(service), 3, 'three failures opened it')
 
-  await sleep(cooldownMs + 50) // the cool-down is the behaviour under test
+  clock.tick(cooldownMs + 50) // the cool-down is the behaviour under test
   const failedProbe = await cut()
   t.equal(failedProbe.status, 503)
   t.match(failedProbe.body, { type: 'urn:livecut:problem:circuit_open' }, 'the probe failed, the circuit reopened, and the request stopped there')
@@ -78,7 +80,7 @@ t.test('after the cool-down one probe goes through: a failing probe reopens, a s
   t.match(keyed.body, { type: 'urn:livecut:problem:circuit_open' })
 
   sim.setFaults({ rate503: 0 }) // the storm ends
-  await sleep(cooldownMs + 50)
+  clock.tick(cooldownMs + 50)
   const callsBefore = platformCalls(service)
   const probe = await cut({ key: 'probe-key' })
   t.equal(probe.status, 200, 'the probe succeeds')
@@ -98,12 +100,14 @@ t.test('the retry budget: a 503 storm is not multiplied by the attempt count', a
   const N = 100
   const ratio = 0.1
   const service = await startService(t, {
-    env: { RETRY_BUDGET_RATIO: String(ratio), BREAKER_FAILURE_THRESHOLD: '1000000', UPSTREAM_MAX_ATTEMPTS: '4' }
+    env: { RETRY_BUDGET_RATIO: String(ratio), BREAKER_FAILURE_THRESHOLD: '1000000', UPSTREAM_MAX_ATTEMPTS: '4' },
+    // Stopped: every request falls in the budget's window, however slow the machine.
+    build: { now: manualClock().now }
   })
   service.simulator.app.simulator.setFaults({ rate503: 1 })
   const cut = cutter(service, 'budget', { token: hsToken() })
   const answers: Answer[] = []
-  // In batches of 20 at once, well inside the budget's 10 s window.
+  // In batches of 20 at once.
   const started = Date.now()
   for (let batch = 0; batch < N / 20; batch++) {
     answers.push(...await Promise.all(Array.from({ length: 20 }, async () => await cut())))

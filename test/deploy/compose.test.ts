@@ -12,8 +12,9 @@ import { EnvSchema, SECRET_VARIABLES } from '../../src/config/env-schema.ts'
 import { loadConfig } from '../../src/config/load-config.ts'
 import { simulatorOptionsFromEnv, startSimulator } from '../../src/simulator/server.ts'
 
-// No Docker engine runs here: the compose file is checked as data, against what the service
-// and the simulator read, and the simulator's healthcheck command is run for real.
+// The compose file checked as data, against what the service and the simulator read, and the
+// simulator's healthcheck command run for real; test/container/compose.container.ts
+// (npm run test:container) runs the whole file under podman-compose.
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const composeText = readFileSync(`${root}docker-compose.yml`, 'utf8')

@@ -8,8 +8,9 @@ import { fileURLToPath } from 'node:url'
 import { EnvSchema } from '../../src/config/env-schema.ts'
 import { startService } from '../helpers/service.ts'
 
-// The Dockerfile cannot be built here (no engine): these tests read it as the builder would and
-// run what can run without one (the HEALTHCHECK command, against the app and against failures).
+// These tests read the Dockerfile as the builder would and run what can run without a container
+// (the HEALTHCHECK command, against the app and against failures); test/container/
+// (npm run test:container) builds the image with podman and runs it.
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const dockerfileText = readFileSync(`${root}Dockerfile`, 'utf8')

@@ -1,57 +1,29 @@
-import { randomUUIDv7 } from 'node:crypto'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { AuditedCut, AuditEntry, AuditOutcome } from '../../audit/audit-entry.ts'
-import { timedAuditWrite } from '../../plugins/metrics-plugin.ts'
+import type { FastifyRequest } from 'fastify'
+import type { AuditEntry, AuditOutcome } from '../../audit/audit-entry.ts'
+import type { AuditStore } from '../../audit/audit-store.ts'
+import { timedAuditWrite, type Metrics } from '../../plugins/metrics-plugin.ts'
 import type { ProblemError } from '../../problems/problem-error.ts'
 import { PROBLEM_TYPES } from '../../problems/problem-types.ts'
-import { prepareProblemReply } from '../../problems/send-problem.ts'
 import { clientIdOf } from '../../auth/token-claims.ts'
-import type { StopAndCutOutcome } from '../../upstream/stop-and-cut.ts'
+import type { CutState } from './cut-state.ts'
+import { traceAuditWrite } from '../../tracing/audit-write-span.ts'
+import type { Tracer } from '@opentelemetry/api'
 
 // Client-supplied strings are stored bounded, so a caller cannot bloat the trail.
 const MAX_USER_AGENT = 512
 const MAX_PATH_ID = 128
 const bounded = (value: string | undefined, max: number): string | null => value === undefined ? null : value.slice(0, max)
 
-/** What the cut route learns about one request on its way, to write its one audit entry. */
-export interface CutAuditState {
-  entryId: string
-  time: string
-  startedAt: number
-  cut: AuditedCut | null
-  visibility: string | null
-  idempotencyKey: string | null
-  upstream: Omit<StopAndCutOutcome, 'result'> | null
-  videoPublicId: string | null
-  intentRecorded: boolean
-  finalRecorded: boolean
+/** How a cut request ended, as its final audit record says. */
+export interface CutEnding {
+  outcome: AuditOutcome
+  /** The HTTP status the client gets. */
+  status: number
+  /** The problem code, or null for a success. */
+  reason: string | null
 }
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    cutAudit: CutAuditState | null
-  }
-}
-
-export function startCutAudit (request: FastifyRequest): CutAuditState {
-  request.cutAudit ??= {
-    // Time-ordered (RFC 9562 v7): the trail's unique index on entry ids grows at its end instead
-    // of at random pages (the benchmark's "audit store alone" probe compares v7 with v4).
-    entryId: randomUUIDv7(),
-    time: new Date().toISOString(),
-    startedAt: performance.now(),
-    cut: null,
-    visibility: null,
-    idempotencyKey: null,
-    upstream: null,
-    videoPublicId: null,
-    intentRecorded: false,
-    finalRecorded: false
-  }
-  return request.cutAudit
-}
-
-function entryOf (request: FastifyRequest, state: CutAuditState, outcome: AuditOutcome, status: number | null, reason: string | null): AuditEntry {
+function entryOf (request: FastifyRequest, state: CutState, outcome: AuditOutcome, status: number | null, reason: string | null): AuditEntry {
   // Absent when the URL could not even be decoded.
   const params = (request.params ?? {}) as Record<string, string | undefined>
   // Null (or, before routing, absent) until a token verified.
@@ -80,33 +52,38 @@ function entryOf (request: FastifyRequest, state: CutAuditState, outcome: AuditO
   }
 }
 
-/** Records the intent before the platform is called; if this throws, the platform must not be called. */
-export async function recordIntent (fastify: FastifyInstance, request: FastifyRequest, state: CutAuditState): Promise<void> {
-  const entry = entryOf(request, state, 'unknown', null, null)
-  await timedAuditWrite(fastify.metrics, 'intent', async () => { await fastify.auditStore.append(entry, false) })
-  state.intentRecorded = true
-}
-
-/**
- * Records how the request ended, once. Returns false (and logs) when the store failed: an
- * entry whose intent was recorded then reads `unknown`, which is what the trail can vouch for.
- */
-export async function recordFinal (fastify: FastifyInstance, request: FastifyRequest, reply: FastifyReply, outcome: AuditOutcome, reason: string | null): Promise<boolean> {
-  const state = startCutAudit(request)
-  if (state.finalRecorded) return true
-  const entry = entryOf(request, state, outcome, reply.statusCode, reason)
-  try {
-    await timedAuditWrite(fastify.metrics, 'final', async () => { await fastify.auditStore.append(entry, true) })
-    state.finalRecorded = true
-    return true
-  } catch (error) {
-    request.log.error({ err: error, auditId: state.entryId }, 'audit: the final record could not be written')
-    return false
+/** The cut route's audit writes, built once from the store they append to. */
+export function createCutAuditRecorder ({ auditStore, metrics, tracer }: { auditStore: Pick<AuditStore, 'append'>, metrics: Metrics, tracer: Tracer }) {
+  /** Records the intent before the platform is called; if this throws, the platform must not be called. */
+  async function recordIntent (request: FastifyRequest, state: CutState): Promise<void> {
+    const entry = entryOf(request, state, 'unknown', null, null)
+    await traceAuditWrite(tracer, request, 'intent', entry, () => timedAuditWrite(metrics, 'intent', async () => { await auditStore.append(entry, false) }))
+    state.intentRecorded = true
   }
+
+  /**
+   * Records how the request ended, once. Returns false (and logs) when the store failed: an
+   * entry whose intent was recorded then reads `unknown`, which is what the trail can vouch for.
+   */
+  async function recordFinal (request: FastifyRequest, state: CutState, ending: CutEnding): Promise<boolean> {
+    if (state.finalRecorded) return true
+    const entry = entryOf(request, state, ending.outcome, ending.status, ending.reason)
+    try {
+      await traceAuditWrite(tracer, request, 'result', entry, () => timedAuditWrite(metrics, 'final', async () => { await auditStore.append(entry, true) }))
+      state.finalRecorded = true
+      return true
+    } catch (error) {
+      request.log.error({ err: error, auditId: state.entryId }, 'audit: the final record could not be written')
+      return false
+    }
+  }
+
+  /** The final record of a request that ends with `problem`. */
+  async function recordRejection (request: FastifyRequest, state: CutState, problem: ProblemError): Promise<boolean> {
+    return await recordFinal(request, state, { outcome: PROBLEM_TYPES[problem.code].outcome, status: problem.statusCode, reason: problem.code })
+  }
+
+  return { recordIntent, recordFinal, recordRejection }
 }
 
-/** One final entry for a request refused before the cut route's own handlers ran. */
-export async function recordRejection (fastify: FastifyInstance, request: FastifyRequest, reply: FastifyReply, problem: ProblemError): Promise<boolean> {
-  prepareProblemReply(reply, problem)
-  return await recordFinal(fastify, request, reply, PROBLEM_TYPES[problem.code].outcome, problem.code)
-}
+export type CutAuditRecorder = ReturnType<typeof createCutAuditRecorder>

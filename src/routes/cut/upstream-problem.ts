@@ -8,10 +8,9 @@ export function problemForUpstream (result: Exclude<StopAndCutResult, { type: 's
       return new ProblemError('upstream_not_found', 'The platform has no live video with this id in this project.', { upstreamErrors: result.upstreamErrors })
     case 'rejected':
       return new ProblemError('upstream_rejected', 'The platform refused the cut; see upstreamErrors.', { upstreamErrors: result.upstreamErrors })
+    case 'circuit_open':
+      return new ProblemError('circuit_open', 'The platform failed repeatedly, so it was not called; nothing was cut. Try again after Retry-After.', { retryAfterSeconds: result.retryAfterSeconds })
     case 'unavailable':
-      if (result.circuitOpen === true) {
-        return new ProblemError('circuit_open', 'The platform failed repeatedly, so it was not called; nothing was cut. Try again after Retry-After.', { retryAfterSeconds: result.retryAfterSeconds })
-      }
       return new ProblemError('upstream_unavailable', 'The platform is unavailable and nothing was cut; try again later.', { retryAfterSeconds: result.retryAfterSeconds })
     case 'bad_gateway':
       return new ProblemError('upstream_error', result.detail)

@@ -9,14 +9,14 @@
  *              Results of attempts admitted before it opened are ignored.
  *   half_open  exactly one attempt (the probe) goes through; success → closed, failure →
  *              open again for another cool-down. If the probe's result is never reported
- *              (`recordIgnored()`, or a bug), another probe is let through after
- *              `probeLeaseMs`, so the breaker cannot stick half-open.
+ *              (a bug), another probe is let through after `probeLeaseMs`, so the breaker
+ *              cannot stick half-open.
  *
  * What the caller reports per attempt: `recordFailure()` for a 503 or a connection failure
  * (the platform is struggling or unreachable); `recordSuccess()` for any other answer from the
- * platform (2xx, 4xx, other 5xx: it is up and answering); `recordIgnored()` for an attempt
- * that says nothing about the platform's health (e.g. cancelled before it was sent).
- * Timeouts are the caller's choice; reporting them as failures is the cautious one.
+ * platform (2xx, 4xx, other 5xx: it is up and answering). Timeouts are the caller's choice:
+ * the platform client reports them as failures, the cautious one, and so too a deadline that
+ * ran out before the request was sent (the platform could not be reached in time).
  *
  * The state is computed lazily from the injected clock (no timers): the open → half_open
  * change happens, and is reported, the first time the breaker is consulted after the
@@ -152,12 +152,6 @@ export class CircuitBreaker {
     } else if (this.#consecutiveFailures >= this.failureThreshold) {
       this.#open('failure_threshold')
     }
-  }
-
-  /** The attempt ended without saying anything about the platform: frees the half-open probe slot. */
-  recordIgnored (): void {
-    this.#refresh()
-    if (this.#state === 'half_open') this.#probeStartedAt = null
   }
 
   #open (reason: CircuitChangeReason): void {

@@ -6,7 +6,7 @@ import {
   CircuitBreaker,
   type CircuitBreakerOptions,
   type CircuitStateChange
-} from '../../src/concurrency/circuit-breaker.ts'
+} from '../../src/upstream/circuit-breaker.ts'
 
 function setup (options: CircuitBreakerOptions = {}) {
   const clock = { now: 1_000 }
@@ -51,8 +51,7 @@ t.test('closed: lets everything through; a success resets the run of failures', 
   t.same(breaker.snapshot(), { state: 'closed', consecutiveFailures: 0, openedAt: null, probeInFlight: false })
   breaker.recordFailure()
   breaker.recordFailure()
-  breaker.recordIgnored()
-  t.equal(breaker.state, 'closed', 'below the threshold; ignored outcomes neither count nor reset')
+  t.equal(breaker.state, 'closed', 'below the threshold')
   t.equal(breaker.snapshot().consecutiveFailures, 2)
   t.equal(breaker.tryAcquire(), true)
   t.equal(breaker.retryAfterMs(), 0)
@@ -149,16 +148,6 @@ t.test('half_open: an unreported probe does not block forever', async (t) => {
   clock.now = 16_000
   t.equal(breaker.tryAcquire(), true, 'after the probe lease, another probe')
   t.equal(breaker.tryAcquire(), false)
-})
-
-t.test('half_open: an ignored probe frees the slot at once', async (t) => {
-  const { breaker, clock, changes } = opened()
-  clock.now = 11_000
-  t.equal(breaker.tryAcquire(), true)
-  breaker.recordIgnored()
-  t.equal(breaker.state, 'half_open', 'no verdict, no change')
-  t.equal(breaker.tryAcquire(), true, 'the next attempt is the probe')
-  t.equal(changes.length, 1)
 })
 
 t.test('a throwing listener does not break the breaker', async (t) => {

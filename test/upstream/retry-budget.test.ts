@@ -5,7 +5,7 @@ import {
   RETRY_BUDGET_RATIO,
   RETRY_BUDGET_WINDOW_MS,
   RetryBudget
-} from '../../src/concurrency/retry-budget.ts'
+} from '../../src/upstream/retry-budget.ts'
 
 t.test('defaults', async (t) => {
   t.equal(RETRY_BUDGET_RATIO, 0.2)
