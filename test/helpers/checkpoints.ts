@@ -1,10 +1,9 @@
 import { createHash, createPublicKey, generateKeyPairSync, type JsonWebKey, verify as verifySignature } from 'node:crypto'
-import { PassThrough } from 'node:stream'
 import type { Test } from 'tap'
 import type { App } from '../../src/app.ts'
 import type { AuditEntry } from '../../src/audit/audit-entry.ts'
 import type { CheckpointClock } from '../../src/audit/checkpoint-schedule.ts'
-import { main } from '../../src/cli/audit.ts'
+import { type CliResult, cliInProcess } from './audit-cli.ts'
 import { type Backend, intentOf, makeEntry, setUpTrail, type TrailUnderTest } from './audit-fixtures.ts'
 import { type LogCapture, startService } from './service.ts'
 import { hsToken } from './tokens.ts'
@@ -97,17 +96,8 @@ export async function unguardCheckpoints (trail: TrailUnderTest): Promise<void> 
   }
 }
 
-export interface CliResult { code: number, stdout: string, stderr: string }
-export async function cli (args: string[]): Promise<CliResult> {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  const out: Buffer[] = []
-  const err: Buffer[] = []
-  stdout.on('data', (chunk: Buffer) => out.push(chunk))
-  stderr.on('data', (chunk: Buffer) => err.push(chunk))
-  const code = await main(args, { stdout, stderr, env: {} })
-  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }
-}
+/** The audit command line in this process, with no environment. */
+export const cli = async (args: string[]): Promise<CliResult> => await cliInProcess(args)
 
 /** Entries 1..n: every third with an intent before its final record. */
 export function opsOf (from: number, to: number): Array<[AuditEntry, boolean]> {
