@@ -1,5 +1,6 @@
 // The Fastify ecosystem's style (neostandard, as fastify/demo uses), with its TypeScript rules.
 import neostandard from 'neostandard'
+import globals from 'globals'
 
 export default [
   ...neostandard({
@@ -15,6 +16,11 @@ export default [
       // An AbortSignal's reason is the abort error the caller chose; passing it on is right.
       'prefer-promise-reject-errors': 'off'
     }
+  },
+  {
+    // The audit review console's scripts run in the browser.
+    files: ['src/console/public/**/*.js'],
+    languageOptions: { globals: globals.browser }
   },
   {
     files: ['test/**'],

@@ -13,6 +13,7 @@ import { toProblem } from './problems/to-problem.ts'
 import { ProblemSchema } from './schemas/common.ts'
 import { AuditEntrySchema } from './audit/audit-entry.ts'
 import { AuditCheckpointSchema } from './schemas/audit.ts'
+import securityHeadersPlugin from './plugins/security-headers-plugin.ts'
 import openApiPlugin from './plugins/openapi-plugin.ts'
 import metricsPlugin from './plugins/metrics-plugin.ts'
 import authPlugin from './auth/auth-plugin.ts'
@@ -27,7 +28,9 @@ import cutRoute from './routes/cut/cut-route.ts'
 import { isCutUrl } from './routes/cut/cut-path.ts'
 import { newCutState } from './routes/cut/cut-state.ts'
 import auditRoutes from './routes/audit/audit-routes.ts'
+import resolutionRoute from './routes/audit/resolution-route.ts'
 import healthRoutes from './routes/ops/health-routes.ts'
+import consolePlugin from './console/console-plugin.ts'
 import { createTracing } from './tracing/create-tracing.ts'
 import tracingPlugin from './tracing/tracing-plugin.ts'
 
@@ -124,6 +127,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
 
   // First: its server span and trace context must wrap every route registered after it.
   await app.register(tracingPlugin, { tracing: createTracing(config.tracing, options.spanProcessor) })
+  await app.register(securityHeadersPlugin)
   await app.register(openApiPlugin, { docsEnabled: config.docsEnabled })
   await app.register(metricsPlugin, { separatePort: config.metricsPort !== null })
   await app.register(authPlugin, { config })
@@ -136,6 +140,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   await app.register(healthRoutes)
   await app.register(cutRoute, { config })
   await app.register(auditRoutes)
+  await app.register(resolutionRoute)
+  if (config.consoleEnabled) await app.register(consolePlugin)
   return app
 }
 

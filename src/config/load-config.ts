@@ -252,6 +252,7 @@ function toConfig (env: Env, problems: string[], warnings: string[]) {
       default: env.DEFAULT_VISIBILITY
     },
     docsEnabled: env.DOCS_ENABLED ?? !production,
+    consoleEnabled: env.CONSOLE_ENABLED,
     auditStoreUrl: env.AUDIT_STORE_URL,
     auditCheckpoints: {
       /** Always set when loadConfig returns: without a key (production) or with a bad one it throws. */

@@ -35,6 +35,10 @@ t.test('npm run bench: every target, zero failed requests, a complete JSON repor
   t.same(report.appendProbes.map((probe: { ids: string, entries: number }) => [probe.ids, probe.entries]), [['v7', 40], ['v4', 40]],
     'the SQLite store alone, with time-ordered and with random ids')
   for (const probe of report.appendProbes) t.ok(probe.entriesPerSecond > 0 && probe.cpuMicrosPerEntry > 0, `${probe.ids}: rate and CPU reported`)
+  const [v7] = report.appendProbes
+  t.match(v7.floor, { records: 80, recordsPerTransaction: 50, cpuMicrosPerEntry: Number, ratio: Number }, 'beside the floor: a raw insert of the same 80 rows in the same run')
+  t.ok(v7.floor.cpuMicrosPerEntry > 0 && Math.abs(v7.floor.ratio - v7.cpuMicrosPerEntry / v7.floor.cpuMicrosPerEntry) < 1e-9, 'the ratio is store over floor')
+  t.match(stdout, /floor: raw INSERT of the same 80 rows, 50 a transaction: \d+ µs CPU per entry; the store costs [\d.]+× the floor/)
   t.same(report.targets.map((target: { name: string }) => target.name),
     ['direct', 'bare', 'livecut-sqlite', 'livecut-sqlite-traced', 'livecut-postgres', 'livecut-sqlite-seeded'], 'every target, PostgreSQL included (never skipped)')
 

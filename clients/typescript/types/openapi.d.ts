@@ -163,6 +163,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/audit/events/{id}/resolution": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resolve an entry whose outcome is unknown (appends a chained record; the entry itself is unchanged) */
+        post: operations["resolveAuditEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -226,6 +243,15 @@ export interface components {
             } | null;
             videoPublicId: string | null;
             durationMs: number | null;
+            /** @description present once an `unknown` outcome was resolved; read from a record of its own, never part of the entry's */
+            resolution?: {
+                outcome: "succeeded" | "failed";
+                note: string;
+                videoPublicId: string | null;
+                by: string | null;
+                /** @description when it was recorded, ISO 8601 UTC */
+                time: string;
+            };
         };
         /** AuditCheckpoint */
         AuditCheckpoint: {
@@ -505,6 +531,8 @@ export interface operations {
                 /** @description actor subject (`sub`) */
                 actor?: string;
                 outcome?: "succeeded" | "rejected" | "failed" | "unknown";
+                /** @description entries whose `unknown` outcome was resolved (true) or not (false) */
+                resolved?: boolean;
                 /**
                  * @description entries at or after this time
                  * @example 2024-01-01T12:00:00Z
@@ -808,6 +836,110 @@ export interface operations {
             };
             /** @description Problem details (RFC 9457) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resolveAuditEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    outcome: "succeeded" | "failed";
+                    /** @description what was checked, and where */
+                    note: string;
+                    /** @description the VOD the cut made, if it succeeded */
+                    videoPublicId?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The entry, read back with its resolution */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEntry"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

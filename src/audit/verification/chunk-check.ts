@@ -30,6 +30,8 @@ export interface ChunkResult {
   first: { seq: number, entryId: string, prevHash: string, hash: string } | null
   lastHash: string | null
   entryIds: string[]
+  /** 1 for a resolution record, 0 for an entry's. */
+  resolutions: Uint8Array
   finals: Uint8Array
   entrySeqs: Float64Array
   projectIds: Array<string | null>
@@ -50,6 +52,7 @@ export async function checkChunk (snapshot: ChainSnapshot, job: ChunkJob): Promi
     first: null,
     lastHash: null,
     entryIds: [],
+    resolutions: new Uint8Array(size),
     finals: new Uint8Array(size),
     entrySeqs: new Float64Array(size),
     projectIds: [],
@@ -65,6 +68,7 @@ export async function checkChunk (snapshot: ChainSnapshot, job: ChunkJob): Promi
     if (result.bad !== null) break
     const i = result.count++
     result.entryIds.push(row.entryId)
+    result.resolutions[i] = row.kind === 'resolution' ? 1 : 0
     result.finals[i] = row.final ? 1 : 0
     result.entrySeqs[i] = row.entrySeq
     result.projectIds.push(row.projectId)

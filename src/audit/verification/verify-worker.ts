@@ -110,6 +110,7 @@ async function verify (snapshot: ChainSnapshot, run: VerifyRun, options: TrailVe
         const bad = entries.check({
           seq,
           entryId,
+          kind: chunk.resolutions[i] === 1 ? 'resolution' : 'entry',
           final: chunk.finals[i] === 1,
           entrySeq: chunk.entrySeqs[i] as number,
           projectId: chunk.projectIds[i] ?? null,
