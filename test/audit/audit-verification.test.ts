@@ -58,7 +58,7 @@ t.test('sqlite: a trail the verifier cannot open is a 503 problem, and the servi
   rmSync(trail.url.slice('sqlite:'.length))
   const response = await app.inject({ url: '/v1/audit/verify', headers: { authorization: `Bearer ${AUDITOR}` } })
   t.equal(response.statusCode, 503)
-  t.match(response.json(), { type: 'urn:livecut:problem:dependency_unavailable', status: 503, detail: /could not be read to verify/ })
+  t.match(response.json(), { type: 'urn:livecut:problem:audit_unavailable', status: 503, detail: /could not be read to verify/ })
   t.equal((await app.inject({ url: '/healthz' })).statusCode, 200, 'the process answers on')
 })
 
@@ -113,7 +113,7 @@ for (const backend of BACKENDS) {
         relay.cutAfter(300_000)
         const dropped = await verify()
         t.equal(dropped.statusCode, 503, dropped.body)
-        t.match(dropped.json(), { type: 'urn:livecut:problem:dependency_unavailable', detail: /could not be read to verify/ })
+        t.match(dropped.json(), { type: 'urn:livecut:problem:audit_unavailable', detail: /could not be read to verify/ })
         t.notMatch(dropped.body, /postgres:|127\.0\.0\.1/, 'the store\'s address is not in the answer')
         t.equal((await app.inject({ url: '/healthz' })).statusCode, 200, 'the process answers on')
         relay.heal()

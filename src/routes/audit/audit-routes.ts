@@ -98,7 +98,7 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       result = await fastify.verifyAuditTrail()
     } catch (err) {
       request.log.error({ err }, 'audit verification could not run')
-      throw new ProblemError('dependency_unavailable', 'The audit trail could not be read to verify it; nothing is known about the chain. Try again later.')
+      throw new ProblemError('audit_unavailable', 'The audit trail could not be read to verify it; nothing is known about the chain. Try again shortly.', { retryAfterSeconds: 5 })
     }
     if (result.ok || result.firstBad.entryId === null) return result
     // The chain spans every project; name the bad entry only to a caller who may see it.
