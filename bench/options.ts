@@ -24,7 +24,8 @@ const HELP = `npm run bench -- [options]
                       (default: direct,bare,sqlite,postgres; --growth adds sqlite-seeded)
   --tracing           add sqlite-traced: livecut-bff on SQLite recording every span and exporting it over
                       OTLP/HTTP to a local sink (the other targets record none), compared with sqlite
-  --growth            add livecut-bff on a trail of --entries seeded entries, and time review-API queries on it
+  --growth            add livecut-bff on a trail of --entries seeded entries, and time review-API queries on it,
+                      verification (CLI, HTTP, records/s) and cuts at a fixed rate during three HTTP verifies
   --growth-postgres   the same on PostgreSQL (adds postgres-seeded)
   --entries N         entries in the seeded trail (default 1000000)
   --queries N         measured queries per kind (default 500)

@@ -3,10 +3,11 @@ import { encodeCursor } from '../src/audit/audit-query.ts'
 import { type AppendProbe, probePostgresCommit, probeSqliteAppend, probeSqliteCommit } from './commit-probe.ts'
 import { loadProblem, runLoad, runPaced, type LatencySummary, type LoadResult } from './load.ts'
 import type { TargetName } from './options.ts'
-import { cpuSeconds, machineBusySeconds, peakRssMiB, postgresCpuSeconds, type ServerProcess } from './processes.ts'
+import { cpuSeconds, machineBusySeconds, peakRssMiB, postgresCpuSeconds, type ServerProcess, unpin } from './processes.ts'
 import type { ProfileSummary } from './profile-summary.ts'
 import { fixed, medianBy } from './report.ts'
 import { projectName, SEED_PROJECTS, SEED_SUBJECTS, SEED_VIDEOS, subjectName, videoName } from './seed-audit.ts'
+import { measureVerification, type VerificationResult } from './verify-phase.ts'
 import { type Context, placeFor, postgresProblem, PROJECT, type Server, startTarget, trailHeadSeq, type TrailPlace } from './targets.ts'
 
 interface CpuUse {
@@ -39,6 +40,7 @@ export interface TargetResult {
   peakRssMiB?: number | null
   auditedSucceeded?: number
   auditQueries?: AuditQueryResult[]
+  verification?: VerificationResult
   profile?: { file: string, summary: ProfileSummary }
 }
 
@@ -216,6 +218,24 @@ export async function saturate (ctx: Context, servers: Map<TargetName, Server>, 
         log(`  review API on ${head.toLocaleString('en')} records: ${options.queries} queries of each kind, one at a time`)
         result.auditQueries = await measureAuditQueries(ctx, server.process, head)
         for (const q of result.auditQueries) log(`    ${q.kind}: p50 ${fixed(q.latencyMs.p50)} ms, p99 ${fixed(q.latencyMs.p99)} ms (${q.meanItems} items a page)${q.problem === null ? '' : ` — FAILED: ${q.problem}`}`)
+        const seeded = server
+        result.verification = await measureVerification({
+          trailUrl: server.trail.url,
+          serverUrl: server.process.url,
+          auditToken: ctx.auditToken,
+          paced: async (phase, seconds, rate) => await loadPhase(ctx, target, seeded.process, phase, seconds, rate),
+          rate: Math.max(1, Math.floor(s.requestsPerSecond / 2)),
+          seconds: options.duration,
+          unpinned: async (work) => {
+            unpin(seeded.process.pid)
+            try {
+              return await work()
+            } finally {
+              placeFor(ctx, seeded.process)
+            }
+          },
+          log
+        })
       }
     }
   }

@@ -103,6 +103,10 @@ export function problemsOf (results: TargetResult[], soakProblem: string | null 
       if (run?.problem != null) problems.push(`${r.name} (${phase}): ${run.problem}`)
     }
     for (const q of r.auditQueries ?? []) if (q.problem !== null) problems.push(`${r.name} audit query ${q.kind}: ${q.problem}`)
+    const v = r.verification
+    for (const [name, problem] of [['CLI verify', v?.cli.problem], ['HTTP verify', v?.http.problem], ['one-thread verify', v?.oneThread.problem], ['cuts during verifies', v?.cutsAtFixedRate.problem]]) {
+      if (problem != null) problems.push(`${r.name} ${name}: ${problem}`)
+    }
     if (r.auditedSucceeded !== undefined) {
       const ok = [...(r.saturatedRounds ?? []), ...(r.fixedRateRounds ?? [])].reduce((sum, run) => sum + (run.statusCodes['200'] ?? 0), 0)
       if (r.auditedSucceeded < ok) problems.push(`${r.name}: ${ok} answers 200 but only ${r.auditedSucceeded} succeeded entries in the audit trail`)

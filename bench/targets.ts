@@ -4,7 +4,7 @@
  */
 import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { randomBytes } from 'node:crypto'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { DatabaseSync } from 'node:sqlite'
 import { createSigner } from 'fast-jwt'
 import pg from 'pg'
@@ -25,6 +25,8 @@ export interface Context {
   runTag: string
   platformKey: string
   jwtSecret: string
+  /** AUDIT_SIGNING_KEY of every livecut-bff (production refuses to start without one). */
+  signingKeyPem: string
   cutToken: string
   auditToken: string
   simulator: ServerProcess
@@ -192,6 +194,7 @@ export async function startTarget (ctx: Context, target: TargetName): Promise<Se
       UPSTREAM_BASE_URL: ctx.simulator.url,
       UPSTREAM_API_KEY: ctx.platformKey,
       JWT_SECRET: ctx.jwtSecret,
+      AUDIT_SIGNING_KEY: ctx.signingKeyPem,
       JWT_ISSUER: ISSUER,
       JWT_AUDIENCE: AUDIENCE,
       AUDIT_STORE_URL: trail.url,
@@ -242,6 +245,7 @@ export async function createContext (options: Options, runDir: string, runTag: s
     runTag,
     platformKey,
     jwtSecret,
+    signingKeyPem: generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string,
     cutToken: signToken(jwtSecret, { sub: 'bench-user', azp: 'bench-client', scope: 'live:cut', projects: [PROJECT] }),
     auditToken: signToken(jwtSecret, { sub: 'bench-auditor', azp: 'bench-client', scope: 'audit:read', projects: '*' }),
     simulator,

@@ -13,6 +13,7 @@ import { sendNotFound, sendProblem } from './problems/send-problem.ts'
 import { toProblem } from './problems/to-problem.ts'
 import { ProblemSchema } from './schemas/common.ts'
 import { AuditEntrySchema } from './audit/audit-entry.ts'
+import { AuditCheckpointSchema } from './schemas/audit.ts'
 import securityHeadersPlugin from './plugins/security-headers-plugin.ts'
 import openApiPlugin from './plugins/openapi-plugin.ts'
 import metricsPlugin from './plugins/metrics-plugin.ts'
@@ -23,6 +24,7 @@ import cutAuditPlugin from './plugins/cut-audit-plugin.ts'
 import sharedStatePlugin from './plugins/shared-state-plugin.ts'
 import rateLimitPlugin from './plugins/rate-limit-plugin.ts'
 import type { StopAndCutClientDeps } from './upstream/stop-and-cut-client.ts'
+import type { CheckpointClock } from './audit/checkpoint-schedule.ts'
 import cutRoute from './routes/cut/cut-route.ts'
 import { isCutUrl } from './routes/cut/cut-path.ts'
 import { newCutState } from './routes/cut/cut-state.ts'
@@ -46,6 +48,8 @@ export interface BuildOptions {
   upstreamDeps?: Pick<StopAndCutClientDeps, 'sleep' | 'random'>
   /** Where spans go: OTLP in the server (src/tracing/otlp-span-processor.ts), memory in tests; none records nothing. */
   spanProcessor?: SpanProcessor
+  /** Clock and timer of the audit checkpoint schedule, for tests that fire it by hand. */
+  checkpointClock?: CheckpointClock
 }
 
 // A client's request id is kept when it is sane; otherwise one is generated.
@@ -85,6 +89,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   app.setValidatorCompiler(createValidatorCompiler())
   app.addSchema(ProblemSchema)
   app.addSchema(AuditEntrySchema)
+  app.addSchema(AuditCheckpointSchema)
 
   // JSON is the only body this service takes (anything else is 415): an empty one is absent
   // (the cut route reads it as {}), and prototype poisoning is refused.
@@ -133,7 +138,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   await app.register(metricsPlugin, { separatePort: config.metricsPort !== null })
   const now = options.now ?? Date.now
   await app.register(authPlugin, { jwt: config.jwt, now })
-  await app.register(auditStorePlugin, { url: config.auditStoreUrl })
+  await app.register(auditStorePlugin, { url: config.auditStoreUrl, checkpoints: config.auditCheckpoints, clock: options.checkpointClock })
   await app.register(sharedStatePlugin, { redisUrl: config.redisUrl, upstreamDeadlineMs: config.upstream.deadlineMs, now })
   await app.register(rateLimitPlugin, config.rateLimit)
   await app.register(stopAndCutClientPlugin, { upstream: config.upstream, protection: config.protection, now, scrubber, deps: options.upstreamDeps })

@@ -7,14 +7,14 @@ import { startSimulator } from './simulator/server.ts'
 
 /**
  * `npm run demo`: the service against the built-in platform simulator, with a generated
- * signing secret, printing a token and a curl command to paste. Nothing to set up.
+ * signing secret (and audit signing key), printing a token and a curl command to paste. Nothing to set up.
  */
 const ISSUER = 'livecut-demo'
 const AUDIENCE = 'livecut-bff'
 const PROJECT = 'demo-project'
 
 const simulator = await startSimulator({ apiKeys: [DEV_UPSTREAM_API_KEY] })
-const { config } = loadConfig({
+const { config, warnings } = loadConfig({
   ...process.env,
   NODE_ENV: 'development',
   UPSTREAM_BASE_URL: simulator.url,
@@ -36,12 +36,15 @@ const token = app.jwt.sign(
   { expiresIn: '8h' }
 )
 const base = `http://127.0.0.1:${config.port}`
+const generatedKey = warnings.some((warning) => warning.startsWith('AUDIT_SIGNING_KEY not set'))
 // One cut as a frontend makes it, through the typed client (clients/typescript).
 const livecut = createLivecutClient({ baseUrl: base, token })
 const firstCut = await livecut.stopAndCut(PROJECT, 'live-0', { visibility: 'public' })
 console.log(`
 livecut-bff demo: service on ${base}, platform simulator on ${simulator.url}
 audit trail: ${config.auditStoreUrl}
+audit checkpoints: signed with ${generatedKey ? 'an Ed25519 key generated for this run' : 'AUDIT_SIGNING_KEY'} (keyId ${app.auditCheckpoints.signer.keyId});
+  its public key is at ${base}/v1/audit/public-key${generatedKey ? ' and is lost when the demo stops' : ''}
 
 One cut made through @livecut/client (clients/typescript/README.md): live-0 is now the VOD
 ${firstCut.videoPublicId} (audit entry ${firstCut.auditId}).
@@ -62,6 +65,7 @@ Or read it back (newest first), check its hash chain, or export it:
 
 curl -sS ${base}/v1/audit/events -H "Authorization: Bearer $TOKEN"
 curl -sS ${base}/v1/audit/verify -H "Authorization: Bearer $TOKEN"
+curl -sS ${base}/v1/audit/checkpoints -H "Authorization: Bearer $TOKEN"
 npm run audit -- export --store ${config.auditStoreUrl} --format csv
 
 Entries whose outcome is unknown, and how to resolve one after checking the platform:

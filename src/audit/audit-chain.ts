@@ -2,6 +2,7 @@ import { hash } from 'node:crypto'
 import canonicalize from 'canonicalize'
 import type { AuditEntry, AuditOutcome, AuditResolution } from './audit-entry.ts'
 import type { AuditStore, VerifyResult } from './audit-store.ts'
+import type { Checkpoint } from './audit-checkpoint.ts'
 import { AuditDuplicateRecordError, AuditInvalidEntryError, AuditRecordMismatchError } from './audit-errors.ts'
 import { knownEntryCanonical } from './canonical-entry.ts'
 
@@ -58,11 +59,46 @@ export type ChainVerifyResult = VerifyResult & {
 export interface VerifyOptions {
   /** A head recorded earlier: the chain must still contain this record, with this hash. */
   expectHead?: ChainHead
+  /** More points the chain must pass through (checkpoints), in any order. */
+  expected?: readonly ExpectedPoint[]
 }
 
 /** Both stores: the AuditStore contract, with verification that can check a recorded head. */
 export interface ChainedAuditStore extends AuditStore {
   verify (options?: VerifyOptions): Promise<ChainVerifyResult>
+  /**
+   * Reads the head under the append lock and stores the checkpoint `sign` makes of it, so it
+   * names a record of the one chain whatever other instances append. Null, storing nothing,
+   * when the chain is empty or its head has a checkpoint already (another instance signed it).
+   */
+  appendCheckpoint (sign: (head: ChainHead) => Checkpoint): Promise<Checkpoint | null>
+  /** Newest first. */
+  listCheckpoints (limit: number, cursor: string | null): Promise<CheckpointPage>
+  /** A consistent read of the chain for verification; `join` names a snapshot another connection exported (PostgreSQL). */
+  openSnapshot (join?: string): Promise<ChainSnapshot>
+  /** Called with the number of records after each commit of this store's appends. */
+  onAppended (listener: (records: number) => void): void
+}
+
+export interface CheckpointPage {
+  items: Checkpoint[]
+  nextCursor: string | null
+}
+
+/** One read of the chain, as of one moment, on its own connection. */
+export interface ChainSnapshot {
+  /**
+   * The snapshot other connections join to read the same rows (PostgreSQL's exported snapshot);
+   * null for SQLite, where each reader has its own: records never change once written (the
+   * triggers), so every reader sees the same records up to the head read here.
+   */
+  readonly id: string | null
+  head (): Promise<ChainHead | null>
+  /** Every stored checkpoint, in seq order. */
+  checkpoints (): Promise<Checkpoint[]>
+  /** The stored records with seq from..to, in seq order. */
+  records (from: number, to: number): AsyncIterable<AuditRecordRow>
+  close (): Promise<void>
 }
 
 /** An entry checked and serialised, ready to be placed in the chain. */
@@ -337,88 +373,184 @@ export function recordFromRow (row: Record<string, unknown>): AuditRecordRow {
 
 const COLUMN_NAMES = { entryId: 'entry_id', projectId: 'project_id', videoId: 'video_id', actorSub: 'actor_sub', outcome: 'outcome', timeMs: 'time_ms' } as const
 
-/**
- * Walks the chain in seq order and reports the first record that is not what was appended:
- * a changed field (hash mismatch), a deleted record (seq gap or broken link), an inserted or
- * reordered record (broken link), an indexed column that disagrees with the hashed entry.
- * Memory stays bounded by the number of open intents, whatever the chain's length.
- */
-export async function verifyChain (records: AsyncIterable<AuditRecordRow> | Iterable<AuditRecordRow>, options: VerifyOptions = {}): Promise<ChainVerifyResult> {
-  const { expectHead } = options
-  const openIntents = new Map<string, { seq: number, projectId: string | null, timeMs: number }>()
-  let prevHash = GENESIS_HASH
-  let head: ChainHead | null = null
-  let checked = 0
-  const bad = (seq: number, entryId: string | null, problem: string): ChainVerifyResult =>
-    ({ ok: false, checked, firstBad: { seq, entryId, problem }, head })
+/** The first record that is not what was appended, and why. */
+export interface BadRecord {
+  seq: number
+  entryId: string | null
+  problem: string
+}
 
-  for await (const row of records) {
-    const expectedSeq = checked + 1
-    if (row.seq < expectedSeq) return bad(row.seq, row.entryId, `record ${row.seq} appears again or out of order after record ${checked}`)
+/**
+ * What one record shows by itself, given its stored prev_hash: a changed field (hash mismatch),
+ * a body that is not an entry (or resolution), an indexed column that disagrees with the hashed
+ * body, an intent that does not read `unknown`, a resolution that is not final or resolves to
+ * neither succeeded nor failed. Needs no other record, so records can be checked in
+ * any order, in parallel; `LinkCheck` then ties them together.
+ */
+export function recordProblem (row: AuditRecordRow): string | null {
+  if (row.kind !== 'entry' && row.kind !== 'resolution') return `column kind (${JSON.stringify(row.kind)}) is neither entry nor resolution`
+  let body: unknown
+  try {
+    body = JSON.parse(row.body)
+  } catch {
+    return 'body is not valid JSON'
+  }
+  let canonical: string
+  try {
+    canonical = row.kind === 'entry'
+      ? canonicalRecord(row.seq, row.entryId, row.final, canonicalEntry(body))
+      : canonicalResolutionRecord(row.seq, row.entryId, canonicalValue(body))
+  } catch {
+    return 'body cannot be serialised canonically'
+  }
+  if (recordHash(row.prevHash, canonical) !== row.hash) return 'hash does not match the record\'s content: the record was changed'
+  if (typeof body !== 'object' || body === null) return `body is not ${row.kind === 'entry' ? 'an entry' : 'a resolution'} object`
+  const columns = row.kind === 'entry' ? columnsOf(body as AuditEntry) : resolutionColumnsOf(row.entryId, body as AuditResolution)
+  for (const name of Object.keys(COLUMN_NAMES) as Array<keyof typeof COLUMN_NAMES>) {
+    if (row[name] !== columns[name]) {
+      return `column ${COLUMN_NAMES[name]} (${JSON.stringify(row[name])}) disagrees with the hashed ${row.kind} (${JSON.stringify(columns[name])})`
+    }
+  }
+  if (row.kind === 'resolution') {
+    if (!row.final) return 'a resolution record is not marked final'
+    if (!RESOLUTION_OUTCOMES.includes(columns.outcome as AuditResolution['outcome'])) return 'a resolution reads an outcome other than succeeded or failed'
+  } else if (!row.final && (body as AuditEntry).outcome !== 'unknown') {
+    return 'an intent record reads an outcome other than "unknown"'
+  }
+  return null
+}
+
+/**
+ * Records in seq order without gaps, each linked to the one before: catches a deleted record
+ * (seq gap), an inserted, moved or replaced one (broken link). `prevHash` null: the first
+ * record's link is checked by whoever holds the record before it (a parallel run's chunks).
+ */
+export class LinkCheck {
+  #nextSeq: number
+  #prevHash: string | null
+  constructor (firstSeq = 1, prevHash: string | null = GENESIS_HASH) {
+    this.#nextSeq = firstSeq
+    this.#prevHash = prevHash
+  }
+
+  check (row: Pick<AuditRecordRow, 'seq' | 'entryId' | 'prevHash' | 'hash'>): BadRecord | null {
+    const expectedSeq = this.#nextSeq
+    if (row.seq < expectedSeq) return { seq: row.seq, entryId: row.entryId, problem: `record ${row.seq} appears again or out of order after record ${expectedSeq - 1}` }
     if (row.seq > expectedSeq) {
-      return bad(expectedSeq, null, `record ${expectedSeq} is missing: the next stored record is ${row.seq} (records were deleted)`)
+      return { seq: expectedSeq, entryId: null, problem: `record ${expectedSeq} is missing: the next stored record is ${row.seq} (records were deleted)` }
     }
-    if (row.prevHash !== prevHash) {
-      return bad(row.seq, row.entryId, row.seq === 1
-        ? 'prev_hash is not the genesis hash: the chain does not start here'
-        : `prev_hash does not match the hash of record ${row.seq - 1}: a record was inserted, removed, moved or replaced before this one`)
-    }
-    if (row.kind !== 'entry' && row.kind !== 'resolution') return bad(row.seq, row.entryId, `column kind (${JSON.stringify(row.kind)}) is neither entry nor resolution`)
-    let body: unknown
-    try {
-      body = JSON.parse(row.body)
-    } catch {
-      return bad(row.seq, row.entryId, 'body is not valid JSON')
-    }
-    let canonical: string
-    try {
-      canonical = row.kind === 'entry'
-        ? canonicalRecord(row.seq, row.entryId, row.final, canonicalEntry(body))
-        : canonicalResolutionRecord(row.seq, row.entryId, canonicalValue(body))
-    } catch {
-      return bad(row.seq, row.entryId, 'body cannot be serialised canonically')
-    }
-    if (recordHash(prevHash, canonical) !== row.hash) {
-      return bad(row.seq, row.entryId, 'hash does not match the record\'s content: the record was changed')
-    }
-    if (typeof body !== 'object' || body === null) return bad(row.seq, row.entryId, `body is not ${row.kind === 'entry' ? 'an entry' : 'a resolution'} object`)
-    const columns = row.kind === 'entry' ? columnsOf(body as AuditEntry) : resolutionColumnsOf(row.entryId, body as AuditResolution)
-    for (const name of Object.keys(COLUMN_NAMES) as Array<keyof typeof COLUMN_NAMES>) {
-      if (row[name] !== columns[name]) {
-        return bad(row.seq, row.entryId, `column ${COLUMN_NAMES[name]} (${JSON.stringify(row[name])}) disagrees with the hashed ${row.kind} (${JSON.stringify(columns[name])})`)
+    if (this.#prevHash !== null && row.prevHash !== this.#prevHash) {
+      return {
+        seq: row.seq,
+        entryId: row.entryId,
+        problem: row.seq === 1
+          ? 'prev_hash is not the genesis hash: the chain does not start here'
+          : `prev_hash does not match the hash of record ${row.seq - 1}: a record was inserted, removed, moved or replaced before this one`
       }
     }
-    const entry = body as AuditEntry
+    this.#nextSeq = row.seq + 1
+    this.#prevHash = row.hash
+    return null
+  }
+}
+
+/** What the entry checks need of a record. */
+export type RecordFacts = Pick<AuditRecordRow, 'seq' | 'entryId' | 'kind' | 'final' | 'entrySeq' | 'projectId' | 'timeMs'>
+
+/**
+ * The records of each entry, in seq order: one intent at most, a final that matches its intent,
+ * entry_seq pointing at the entry's first record. Memory stays bounded by the open intents.
+ */
+export class EntryCheck {
+  readonly #openIntents = new Map<string, { seq: number, projectId: string | null, timeMs: number }>()
+
+  check (row: RecordFacts): BadRecord | null {
+    const bad = (problem: string): BadRecord => ({ seq: row.seq, entryId: row.entryId, problem })
     let expectedEntrySeq = row.seq
-    const intent = openIntents.get(row.entryId)
-    if (row.kind === 'resolution') {
-      if (!row.final) return bad(row.seq, row.entryId, 'a resolution record is not marked final')
-      if (!RESOLUTION_OUTCOMES.includes(columns.outcome as AuditResolution['outcome'])) return bad(row.seq, row.entryId, 'a resolution reads an outcome other than succeeded or failed')
-    } else if (!row.final) {
-      if (entry.outcome !== 'unknown') return bad(row.seq, row.entryId, 'an intent record reads an outcome other than "unknown"')
-      if (intent !== undefined) return bad(row.seq, row.entryId, `second intent for entry ${row.entryId} (the first is record ${intent.seq})`)
-      openIntents.set(row.entryId, { seq: row.seq, projectId: row.projectId, timeMs: row.timeMs })
-    } else if (intent !== undefined) {
+    const intent = this.#openIntents.get(row.entryId)
+    // A resolution stands at its own seq and leaves the entry's intent and final as they were.
+    if (row.kind === 'entry' && !row.final) {
+      if (intent !== undefined) return bad(`second intent for entry ${row.entryId} (the first is record ${intent.seq})`)
+      this.#openIntents.set(row.entryId, { seq: row.seq, projectId: row.projectId, timeMs: row.timeMs })
+    } else if (row.kind === 'entry' && intent !== undefined) {
       if (intent.projectId !== row.projectId || intent.timeMs !== row.timeMs) {
-        return bad(row.seq, row.entryId, `final record names another projectId or time than its intent (record ${intent.seq})`)
+        return bad(`final record names another projectId or time than its intent (record ${intent.seq})`)
       }
       expectedEntrySeq = intent.seq
-      openIntents.delete(row.entryId)
+      this.#openIntents.delete(row.entryId)
     }
-    if (row.entrySeq !== expectedEntrySeq) {
-      return bad(row.seq, row.entryId, `column entry_seq (${row.entrySeq}) should be ${expectedEntrySeq}`)
+    if (row.entrySeq !== expectedEntrySeq) return bad(`column entry_seq (${row.entrySeq}) should be ${expectedEntrySeq}`)
+    return null
+  }
+}
+
+/** A point the chain must still pass through: a head recorded earlier, a signed checkpoint. */
+export interface ExpectedPoint {
+  seq: number
+  hash: string
+  /** How messages name it, e.g. "the recorded head 10". */
+  name: string
+  /** Known before the walk: why the point itself is not to be trusted (its signature fails). */
+  problem?: string
+}
+
+/** The chain must reach every expected point, with its hash: catches records removed from the end, or a chain rewritten up to a point. */
+export class PointCheck {
+  readonly #points: ExpectedPoint[]
+  #next = 0
+  constructor (points: readonly ExpectedPoint[]) {
+    this.#points = [...points].sort((a, b) => a.seq - b.seq)
+  }
+
+  /** The seqs whose hashes `check` needs. */
+  get seqs (): number[] { return this.#points.map((point) => point.seq) }
+
+  /** Record `seq`, which has every earlier record before it; `hash` is needed only at an expected seq. */
+  check (seq: number, entryId: string, hash: string | undefined): BadRecord | null {
+    while (this.#next < this.#points.length && (this.#points[this.#next] as ExpectedPoint).seq === seq) {
+      const point = this.#points[this.#next++] as ExpectedPoint
+      if (point.problem !== undefined) return { seq, entryId, problem: `${point.name}: ${point.problem}` }
+      if (hash !== point.hash) return { seq, entryId, problem: `hash differs from ${point.name}: the chain was rewritten up to here` }
     }
-    if (expectHead !== undefined && row.seq === expectHead.seq && row.hash !== expectHead.hash) {
-      return bad(row.seq, row.entryId, 'hash differs from the recorded head: the chain was rewritten up to here')
-    }
-    prevHash = row.hash
+    return null
+  }
+
+  /** After the last record, `checked` records in all. */
+  finish (checked: number): BadRecord | null {
+    const point = this.#points[this.#next]
+    if (point === undefined) return null
+    if (point.problem !== undefined) return { seq: checked + 1, entryId: null, problem: `${point.name}: ${point.problem}` }
+    return { seq: checked + 1, entryId: null, problem: `the chain ends at record ${checked}, before ${point.name}: records at the end were removed` }
+  }
+}
+
+/** The points of `options` the chain must pass through. */
+export function expectedPoints (options: VerifyOptions): ExpectedPoint[] {
+  const points = [...(options.expected ?? [])]
+  if (options.expectHead !== undefined) points.push({ ...options.expectHead, name: `the recorded head ${options.expectHead.seq}` })
+  return points
+}
+
+/**
+ * Walks the chain in seq order, in this thread, and reports the first record that is not what
+ * was appended (see recordProblem, LinkCheck, EntryCheck, PointCheck, applied in that order).
+ */
+export async function verifyChain (records: AsyncIterable<AuditRecordRow> | Iterable<AuditRecordRow>, options: VerifyOptions = {}): Promise<ChainVerifyResult> {
+  const links = new LinkCheck()
+  const entries = new EntryCheck()
+  const points = new PointCheck(expectedPoints(options))
+  let head: ChainHead | null = null
+  let checked = 0
+  for await (const row of records) {
+    const local = recordProblem(row)
+    const bad = links.check(row) ?? (local === null ? null : { seq: row.seq, entryId: row.entryId, problem: local }) ??
+      entries.check(row) ?? points.check(row.seq, row.entryId, row.hash)
+    if (bad !== null) return { ok: false, checked, firstBad: bad, head }
     head = { seq: row.seq, hash: row.hash }
     checked++
   }
-  if (expectHead !== undefined && checked < expectHead.seq) {
-    return bad(checked + 1, null, `the chain ends at record ${checked}, before the recorded head ${expectHead.seq}: records at the end were removed`)
-  }
-  return { ok: true, checked, head }
+  const bad = points.finish(checked)
+  return bad === null ? { ok: true, checked, head } : { ok: false, checked, firstBad: bad, head }
 }
 
 export function parseChainHead (text: string): ChainHead {

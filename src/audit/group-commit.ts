@@ -44,11 +44,21 @@ export class GroupCommit {
   readonly #health: WriteHealth | undefined
   #queue: Waiting[] = []
   #flushing = false
+  readonly #committed: Array<(records: number) => void> = []
 
   constructor (writeBatch: WriteBatch, options: GroupCommitOptions = {}) {
     this.#writeBatch = writeBatch
     this.#deadlineMs = options.deadlineMs ?? DEFAULT_APPEND_DEADLINE_MS
     this.#health = options.health
+  }
+
+  /** `listener` hears of every commit, with its number of records, after its appends resolved; it must not throw. */
+  onCommitted (listener: (records: number) => void): void {
+    this.#committed.push(listener)
+  }
+
+  #notify (records: number): void {
+    for (const listener of this.#committed) listener(records)
   }
 
   async append (record: PreparedRecord): Promise<void> {
@@ -83,6 +93,7 @@ export class GroupCommit {
       try {
         await this.#write(batch.map((waiting) => waiting.record))
         for (const waiting of batch) waiting.settle()
+        this.#notify(batch.length)
       } catch (error) {
         if (batch.length === 1 || !isRecordError(error)) {
           for (const waiting of batch) waiting.settle(error)
@@ -93,6 +104,7 @@ export class GroupCommit {
           try {
             await this.#write([waiting.record])
             waiting.settle()
+            this.#notify(1)
           } catch (alone) {
             waiting.settle(alone)
           }

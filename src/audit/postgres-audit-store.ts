@@ -2,8 +2,8 @@ import pg from 'pg'
 import type { AuditEntry, AuditResolution } from './audit-entry.ts'
 import type { AuditFilter, AuditPage } from './audit-store.ts'
 import {
-  type AuditRecordRow, type ChainedAuditStore, type ChainVerifyResult, planBatch, prepareRecord, type PreparedRecord, prepareResolution,
-  recordFromRow, verifyChain, type VerifyOptions
+  type AuditRecordRow, type ChainedAuditStore, type ChainHead, type ChainSnapshot, type ChainVerifyResult, type CheckpointPage, planBatch,
+  prepareRecord, type PreparedRecord, prepareResolution, recordFromRow, verifyChain, type VerifyOptions
 } from './audit-chain.ts'
 import {
   batchContextFromRows, batchContextQuery, entryByIdQuery, headQuery, insertRecordQuery, planResolutionOf, POSTGRES_DIALECT, readEntry,
@@ -12,6 +12,8 @@ import {
 import { AuditStoreNotWritableError, AuditStoreOpenError, AuditStoreUnavailableError, AuditStoreUrlError } from './audit-errors.ts'
 import { DEFAULT_APPEND_DEADLINE_MS, GroupCommit } from './group-commit.ts'
 import { WriteHealth } from './write-health.ts'
+import type { Checkpoint } from './audit-checkpoint.ts'
+import { allCheckpointsQuery, checkpointFromRow, headToSign, headToSignQuery, insertCheckpointQuery, readCheckpointPage } from './checkpoint-query.ts'
 
 /*
  * PostgreSQL store: the same records, chain and queries as SQLite; only the SQL dialect and the
@@ -29,8 +31,8 @@ import { WriteHealth } from './write-health.ts'
  *   -- as the owner (e.g. a migration role), after one start-up with it (or the CLI) created the schema:
  *   GRANT USAGE ON SCHEMA audit TO livecut_service;
  *   GRANT SELECT ON audit.audit_schema_migrations TO livecut_service;
- *   GRANT SELECT, INSERT ON audit.audit_records TO livecut_service;
- *   REVOKE UPDATE, DELETE, TRUNCATE ON audit.audit_records FROM livecut_service;
+ *   GRANT SELECT, INSERT ON audit.audit_records, audit.audit_checkpoints TO livecut_service;
+ *   REVOKE UPDATE, DELETE, TRUNCATE ON audit.audit_records, audit.audit_checkpoints FROM livecut_service;
  *
  * Start-up skips every DDL statement when the schema is already at the current version, so the
  * service starts with only these grants; `checkWritable` reports a missing INSERT privilege.
@@ -115,6 +117,18 @@ export function migrationsFor (schema: string): readonly string[] {
         END IF;
         RETURN NEW;
       END $$;
+  `, `
+    CREATE TABLE ${s}.audit_checkpoints (
+      seq bigint PRIMARY KEY CHECK (seq >= 1),
+      hash text NOT NULL,
+      time text NOT NULL,
+      key_id text NOT NULL,
+      signature text NOT NULL
+    );
+    CREATE TRIGGER audit_checkpoints_no_update_delete BEFORE UPDATE OR DELETE ON ${s}.audit_checkpoints
+      FOR EACH ROW EXECUTE FUNCTION ${s}.audit_records_reject_change();
+    CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON ${s}.audit_checkpoints
+      FOR EACH STATEMENT EXECUTE FUNCTION ${s}.audit_records_reject_change();
   `]
 }
 
@@ -138,6 +152,7 @@ export class PostgresAuditStore implements ChainedAuditStore {
   readonly kind = 'postgres' as const
   readonly schema: string
   readonly #table: string
+  readonly #checkpoints: string
   readonly #pool: pg.Pool
   readonly #readOnly: boolean
   #closed = false
@@ -159,6 +174,7 @@ export class PostgresAuditStore implements ChainedAuditStore {
     parsed.searchParams.delete('schema')
     this.schema = schema
     this.#table = `"${schema}".audit_records`
+    this.#checkpoints = `"${schema}".audit_checkpoints`
     this.#readOnly = options.readOnly ?? false
     this.#pool = new pg.Pool({
       connectionString: parsed.toString(),
@@ -320,6 +336,71 @@ export class PostgresAuditStore implements ChainedAuditStore {
     }))
   }
 
+  /** Under the append lock, like an append: the head read is the one chain's, whatever other instances write. */
+  async appendCheckpoint (sign: (head: ChainHead) => Checkpoint): Promise<Checkpoint | null> {
+    if (this.#readOnly) throw new AuditStoreNotWritableError('opened read-only')
+    return await this.#transaction(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK_CLASS}, hashtext('${this.schema}'))`, async (client) => {
+      const head = headToSign((await client.query(headToSignQuery(this.#table, this.#checkpoints))).rows)
+      if (head === null) return null
+      const checkpoint = sign(head)
+      await client.query(insertCheckpointQuery(this.#checkpoints, checkpoint, POSTGRES_DIALECT))
+      return checkpoint
+    })
+  }
+
+  async listCheckpoints (limit: number, cursor: string | null): Promise<CheckpointPage> {
+    return await readCheckpointPage(this.#run, this.#checkpoints, POSTGRES_DIALECT, limit, cursor)
+  }
+
+  /**
+   * A REPEATABLE READ READ ONLY transaction on a client of its own, kept until `close`. Its
+   * snapshot is exported, so other connections (parallel readers) join it and read the same rows.
+   */
+  async openSnapshot (join?: string): Promise<ChainSnapshot> {
+    const client = await this.#pool.connect()
+    let broken: Error | undefined
+    // As in #transaction: a checked-out client's 'error' must be heard, or the process ends.
+    const onError = (error: Error): void => { broken ??= error }
+    client.on('error', onError)
+    const release = (): void => {
+      client.off('error', onError)
+      client.release(broken)
+    }
+    try {
+      // The exporting transaction sits idle while the readers that joined it work: it stays open until close.
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL idle_in_transaction_session_timeout = 0')
+      let id: string
+      if (join === undefined) {
+        id = (await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]?.id as string
+      } else {
+        await client.query(`SET TRANSACTION SNAPSHOT ${pg.escapeLiteral(join)}`)
+        id = join
+      }
+      const table = this.#table
+      return {
+        id,
+        head: async () => {
+          const [row] = (await client.query(`SELECT seq, hash FROM ${table} ORDER BY seq DESC LIMIT 1`)).rows
+          return row === undefined ? null : { seq: Number(row.seq), hash: row.hash as string }
+        },
+        checkpoints: async () => (await client.query(allCheckpointsQuery(this.#checkpoints))).rows.map(checkpointFromRow),
+        records: (from, to) => rangeRecords(client, table, from, to),
+        close: async () => {
+          if (broken === undefined) await client.query('ROLLBACK').catch((error: Error) => { broken = error })
+          release()
+        }
+      }
+    } catch (error) {
+      broken ??= error as Error
+      release()
+      throw error
+    }
+  }
+
+  onAppended (listener: (records: number) => void): void {
+    this.#groupCommit.onCommitted(listener)
+  }
+
   /**
    * The connection must work, the server must not be a standby nor read-only, and the role must
    * hold INSERT on the table; then, unless an append succeeded lately, a probe write: a
@@ -407,6 +488,20 @@ async function * fetchRecords (client: pg.PoolClient): AsyncGenerator<AuditRecor
     const { rows } = await client.query(`FETCH ${VERIFY_FETCH_SIZE} FROM audit_chain`)
     if (rows.length === 0) return
     for (const row of rows) yield recordFromRow(row as Record<string, unknown>)
+  }
+}
+
+/** Records from..to through a server-side cursor, a batch at a time. */
+async function * rangeRecords (client: pg.PoolClient, table: string, from: number, to: number): AsyncGenerator<AuditRecordRow> {
+  await client.query(`DECLARE audit_range NO SCROLL CURSOR FOR SELECT * FROM ${table} WHERE seq BETWEEN $1 AND $2 ORDER BY seq`, [from, to])
+  try {
+    for (;;) {
+      const { rows } = await client.query(`FETCH ${VERIFY_FETCH_SIZE} FROM audit_range`)
+      if (rows.length === 0) return
+      for (const row of rows) yield recordFromRow(row as Record<string, unknown>)
+    }
+  } finally {
+    await client.query('CLOSE audit_range')
   }
 }
 

@@ -5,18 +5,21 @@ import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { AuditEntry, AuditResolution } from './audit-entry.ts'
 import type { AuditFilter, AuditPage } from './audit-store.ts'
 import {
-  type AuditRecordRow, type ChainedAuditStore, type ChainVerifyResult, planBatch, prepareRecord, type PreparedRecord, prepareResolution,
-  recordFromRow, verifyChain, type VerifyOptions
+  type AuditRecordRow, type ChainedAuditStore, type ChainHead, type ChainSnapshot, type ChainVerifyResult, type CheckpointPage, planBatch,
+  prepareRecord, type PreparedRecord, prepareResolution, recordFromRow, verifyChain, type VerifyOptions
 } from './audit-chain.ts'
 import {
   batchContextFromRows, batchContextQuery, entryByIdQuery, headQuery, insertRecordQuery, planResolutionOf, readEntry, readEntryPage,
   resolutionConflict, type SqlQuery, SQLITE_DIALECT, streamEntryPages
 } from './audit-query.ts'
 import { AuditStoreNotWritableError, AuditStoreOpenError } from './audit-errors.ts'
+import type { Checkpoint } from './audit-checkpoint.ts'
+import { allCheckpointsQuery, checkpointFromRow, headToSign, headToSignQuery, insertCheckpointQuery, readCheckpointPage } from './checkpoint-query.ts'
 import { DEFAULT_APPEND_DEADLINE_MS, GroupCommit } from './group-commit.ts'
 import { WriteHealth } from './write-health.ts'
 
 const TABLE = 'audit_records'
+const CHECKPOINTS = 'audit_checkpoints'
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000
 /** Verification yields to the event loop this often, so a long chain does not stall requests. */
 const VERIFY_YIELD_EVERY = 1000
@@ -35,6 +38,8 @@ const STATEMENT_CACHE_SIZE = 128
  * The unique index becomes (entry_id, kind, final): one intent, one final and one resolution per
  * entry, the last enforced by the database even when two resolutions race. Entry records keep
  * kind `entry` (the column's default), so trails written before read and verify unchanged.
+ *
+ * Version 3: `audit_checkpoints`, the signed checkpoints (one per seq at most), append-only too.
  */
 export const MIGRATIONS: readonly string[] = [`
   CREATE TABLE audit_records (
@@ -73,6 +78,18 @@ export const MIGRATIONS: readonly string[] = [`
     WHEN NEW.kind = 'entry' AND NEW.final = 0
       AND EXISTS (SELECT 1 FROM audit_records WHERE entry_id = NEW.entry_id AND kind = 'entry' AND final = 1)
     BEGIN SELECT RAISE(ABORT, 'audit_records: an intent after the final record is rejected'); END;
+`, `
+  CREATE TABLE audit_checkpoints (
+    seq INTEGER PRIMARY KEY CHECK (seq >= 1),
+    hash TEXT NOT NULL,
+    time TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    signature TEXT NOT NULL
+  ) STRICT;
+  CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+    BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only: UPDATE rejected'); END;
+  CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+    BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only: DELETE rejected'); END;
 `]
 
 export interface SqliteAuditStoreOptions {
@@ -244,6 +261,51 @@ export class SqliteAuditStore implements ChainedAuditStore {
     }
   }
 
+  async appendCheckpoint (sign: (head: ChainHead) => Checkpoint): Promise<Checkpoint | null> {
+    if (this.#readOnly) throw new AuditStoreNotWritableError('opened read-only')
+    const db = this.#db
+    db.exec('BEGIN IMMEDIATE')
+    try {
+      const head = headToSign(this.#runSync(headToSignQuery(TABLE, CHECKPOINTS)))
+      const checkpoint = head === null ? null : sign(head)
+      if (checkpoint !== null) {
+        const insert = insertCheckpointQuery(CHECKPOINTS, checkpoint, SQLITE_DIALECT)
+        this.#statement(insert.text).run(...(insert.values as never[]))
+      }
+      db.exec('COMMIT')
+      return checkpoint
+    } catch (error) {
+      if (db.isTransaction) db.exec('ROLLBACK')
+      throw error
+    }
+  }
+
+  async listCheckpoints (limit: number, cursor: string | null): Promise<CheckpointPage> {
+    return await readCheckpointPage(this.#run, CHECKPOINTS, SQLITE_DIALECT, limit, cursor)
+  }
+
+  /** A read transaction on a read-only connection of its own (the in-memory trail: on this one). */
+  async openSnapshot (): Promise<ChainSnapshot> {
+    const own = this.location !== ':memory:'
+    const db = own ? new DatabaseSync(this.location, { readOnly: true, timeout: this.#busyTimeoutMs }) : this.#db
+    if (own) db.exec('BEGIN')
+    const all = (query: SqlQuery): Array<Record<string, unknown>> => db.prepare(query.text).all(...(query.values as never[])) as Array<Record<string, unknown>>
+    return {
+      id: null,
+      head: async () => {
+        const [row] = all({ text: `SELECT seq, hash FROM ${TABLE} ORDER BY seq DESC LIMIT 1`, values: [] })
+        return row === undefined ? null : { seq: Number(row.seq), hash: row.hash as string }
+      },
+      checkpoints: async () => all(allCheckpointsQuery(CHECKPOINTS)).map(checkpointFromRow),
+      records: (from, to) => readRecords(db, from, to),
+      close: async () => { if (own && db.isOpen) db.close() }
+    }
+  }
+
+  onAppended (listener: (records: number) => void): void {
+    this.#groupCommit.onCommitted(listener)
+  }
+
   /**
    * Takes the write lock and lets it go: fails when the file is read-only, locked or gone. Then,
    * unless an append succeeded lately, a probe write, since a rollback writes nothing and so
@@ -275,9 +337,9 @@ export class SqliteAuditStore implements ChainedAuditStore {
   }
 }
 
-async function * readRecords (db: DatabaseSync): AsyncGenerator<AuditRecordRow> {
+async function * readRecords (db: DatabaseSync, from = Number.MIN_SAFE_INTEGER, to = Number.MAX_SAFE_INTEGER): AsyncGenerator<AuditRecordRow> {
   let count = 0
-  for (const row of db.prepare(`SELECT * FROM ${TABLE} ORDER BY seq`).iterate()) {
+  for (const row of db.prepare(`SELECT * FROM ${TABLE} WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq`).iterate(from, to)) {
     yield recordFromRow(row as Record<string, unknown>)
     if (++count % VERIFY_YIELD_EVERY === 0) await nextTurn()
   }

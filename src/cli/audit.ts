@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { parseArgs } from 'node:util'
@@ -7,21 +8,28 @@ import { type ChainHead, formatChainHead, parseChainHead } from '../audit/audit-
 import { EXPORT_FORMATS, type ExportFormat, exportChunks } from '../audit/audit-export-format.ts'
 import { DEFAULT_AUDIT_STORE_URL, openAuditStore, redactUrl } from '../audit/open-audit-store.ts'
 import { scopeOf } from '../audit/audit-query.ts'
+import { type Checkpoint, parseCheckpoint, publicKeysFromText } from '../audit/audit-checkpoint.ts'
+import { verifyTrail } from '../audit/verification/trail-verification.ts'
 
 /*
  * The audit trail from the command line, read-only (it never creates, migrates or writes):
- *   npm run audit -- verify [--store URL] [--expect-head SEQ:HASH] [--json]
+ *   npm run audit -- verify [--store URL] [--public-key FILE]... [--checkpoint FILE] [--expect-head SEQ:HASH] [--json]
  *   npm run audit -- export [--store URL] [--format ndjson|csv] [--project P] [--video V]
  *                           [--actor SUB] [--outcome O] [--resolved true|false] [--since TIME] [--until TIME]
  * Exit codes: 0 done (verify: the chain is intact), 1 verification failed, 2 usage or store error.
  */
 
 const USAGE = `usage:
-  audit verify [--store URL] [--expect-head SEQ:HASH] [--json]
+  audit verify [--store URL] [--public-key FILE]... [--checkpoint FILE] [--expect-head SEQ:HASH] [--json]
   audit export [--store URL] [--format ndjson|csv] [--project P] [--video V] [--actor SUB]
                [--outcome succeeded|rejected|failed|unknown] [--resolved true|false] [--since TIME] [--until TIME]
 
   --store        sqlite:<path> or postgres://… (default: $AUDIT_STORE_URL, else ${DEFAULT_AUDIT_STORE_URL})
+  --public-key   the key that verifies checkpoints: PEM (SPKI), the JWK of /v1/audit/public-key, or a
+                 JWK Set ({"keys": [...]}); repeat it for the keys of earlier rotations. Given, every
+                 checkpoint must be signed by one of them; not given, signatures are not checked
+  --checkpoint   a checkpoint kept outside the trail (JSON, as /v1/audit/checkpoints lists it): fails
+                 if the chain no longer reaches it with its hash (records cut off, or rewritten)
   --expect-head  a head printed by an earlier verify: fails if the chain no longer reaches it
                  with that hash (detects records removed from the end)
   --resolved     entries whose unknown outcome was resolved (true) or not yet (false)
@@ -43,6 +51,8 @@ interface Io {
 const OPTIONS = {
   store: { type: 'string' },
   'expect-head': { type: 'string' },
+  'public-key': { type: 'string', multiple: true },
+  checkpoint: { type: 'string' },
   json: { type: 'boolean' },
   format: { type: 'string' },
   project: { type: 'string' },
@@ -89,7 +99,24 @@ function nonEmpty (text: string | undefined): string | undefined {
   return text === undefined || text === '' ? undefined : text
 }
 
-type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string }
+type Values = {
+  [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K] extends { multiple: true } ? string[] : (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string
+}
+
+/** A file's text, parsed; what is wrong with it is a usage error naming the option and the file. */
+function fromFile<T> (option: string, file: string, parse: (text: string) => T): T {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new UsageError(`--${option} ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+  }
+  try {
+    return parse(text)
+  } catch (error) {
+    throw new UsageError(`--${option} ${file} ${(error as Error).message}`)
+  }
+}
 
 async function verify (url: string, values: Values, io: Io): Promise<number> {
   let expectHead: ChainHead | undefined
@@ -100,23 +127,27 @@ async function verify (url: string, values: Values, io: Io): Promise<number> {
       throw new UsageError((error as Error).message)
     }
   }
-  const store = await openAuditStore(url, { readOnly: true })
-  try {
-    const result = await store.verify(expectHead === undefined ? {} : { expectHead })
-    if (values.json === true) {
-      io.stdout.write(JSON.stringify(result) + '\n')
-    } else if (result.ok) {
-      io.stdout.write(`ok: ${result.checked} records verified\n`)
-      if (result.head !== null) io.stdout.write(`head: ${formatChainHead(result.head)}\n`)
-    } else {
-      const { seq, entryId, problem } = result.firstBad
-      io.stdout.write(`FAILED at record ${seq}${entryId === null ? '' : ` (entry ${entryId})`}: ${problem}\n` +
-        `${result.checked} records verified before it\n`)
-    }
-    return result.ok ? EXIT_OK : EXIT_VERIFY_FAILED
-  } finally {
-    await store.close()
+  const publicKeys = (values['public-key'] ?? []).flatMap((file) => fromFile('public-key', file, publicKeysFromText))
+  const checkpoint: Checkpoint | undefined = values.checkpoint === undefined ? undefined : fromFile('checkpoint', values.checkpoint, parseCheckpoint)
+  const result = await verifyTrail({ url, background: false }, {
+    ...(expectHead !== undefined && { expectHead }),
+    ...(checkpoint !== undefined && { checkpoint }),
+    publicKeys,
+    requireKnownKey: publicKeys.length > 0
+  })
+  if (values.json === true) {
+    io.stdout.write(JSON.stringify(result) + '\n')
+  } else if (result.ok) {
+    io.stdout.write(`ok: ${result.checked} records verified\n`)
+    if (result.head !== null) io.stdout.write(`head: ${formatChainHead(result.head)}\n`)
+    if (result.checkpoint !== null) io.stdout.write(`latest checkpoint: record ${result.checkpoint.seq}, signed ${result.checkpoint.time} (key ${result.checkpoint.keyId})\n`)
+    if (publicKeys.length === 0) io.stderr.write('note: checkpoints were checked against the chain only; give --public-key to check their signatures too\n')
+  } else {
+    const { seq, entryId, problem } = result.firstBad
+    io.stdout.write(`FAILED at record ${seq}${entryId === null ? '' : ` (entry ${entryId})`}: ${problem}\n` +
+      `${result.checked} records verified before it\n`)
   }
+  return result.ok ? EXIT_OK : EXIT_VERIFY_FAILED
 }
 
 async function exportEntries (url: string, values: Values, io: Io): Promise<number> {

@@ -48,6 +48,12 @@ export const EnvSchema = Type.Object({
   DEFAULT_VISIBILITY: Type.String({ default: 'private', description: 'used when the body names none' }),
 
   AUDIT_STORE_URL: Type.String({ default: 'sqlite:./data/audit.db', description: '`sqlite:<path>` or `postgres://…`' }),
+  AUDIT_SIGNING_KEY: Type.Optional(Type.String({
+    minLength: 1,
+    description: 'Ed25519 private key (PEM, PKCS#8, e.g. from `openssl genpkey -algorithm ed25519`) that signs audit checkpoints; required in production; a development start generates one and says so'
+  })),
+  AUDIT_CHECKPOINT_RECORDS: Type.Integer({ minimum: 1, default: 1000, description: 'a checkpoint is signed after this many new records…' }),
+  AUDIT_CHECKPOINT_INTERVAL_MS: Type.Integer({ minimum: 1, default: 60000, description: '…or this long after the first unsigned one, whichever comes first' }),
   REDIS_URL: Type.Optional(Type.String({ format: 'uri', description: 'when set, rate limits, idempotency keys and in-flight locks are shared through Redis' })),
 
   BREAKER_FAILURE_THRESHOLD: Type.Integer({ minimum: 1, default: 5, description: 'consecutive 503s, connection failures or timeouts that open the circuit (then cuts fail fast with 503)' }),
@@ -70,4 +76,4 @@ export const EnvSchema = Type.Object({
 export type Env = Static<typeof EnvSchema>
 
 /** Variables that carry secrets: each may instead be read from the file named by `<NAME>_FILE`. */
-export const SECRET_VARIABLES = ['UPSTREAM_API_KEY', 'UPSTREAM_API_KEYS', 'JWT_SECRET', 'JWT_PUBLIC_KEY'] as const
+export const SECRET_VARIABLES = ['UPSTREAM_API_KEY', 'UPSTREAM_API_KEYS', 'JWT_SECRET', 'JWT_PUBLIC_KEY', 'AUDIT_SIGNING_KEY'] as const

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs'
-import { randomBytes } from 'node:crypto'
+import { randomBytes, type KeyObject } from 'node:crypto'
 import createError from '@fastify/error'
 import { parse as parseDuration } from '@lukeed/ms'
 import { ajvWith } from '../validation/validator-compiler.ts'
+import { createCheckpointSigner, generateSigningKey, signingKeyFromPem } from '../audit/audit-checkpoint.ts'
 import { EnvSchema, SECRET_VARIABLES, type Env } from './env-schema.ts'
 
 /** Where a development start without settings points: the simulator's defaults (`npm run simulator`). */
@@ -145,6 +146,9 @@ function productionProblems (env: Record<string, string | undefined>): string[] 
   }
   if (env.JWT_ISSUER === undefined) problems.push('JWT_ISSUER is required in production')
   if (env.JWT_AUDIENCE === undefined) problems.push('JWT_AUDIENCE is required in production')
+  if (env.AUDIT_SIGNING_KEY === undefined) {
+    problems.push('AUDIT_SIGNING_KEY is required in production: an Ed25519 private key, PEM (PKCS#8), e.g. from `openssl genpkey -algorithm ed25519`')
+  }
   if (env.JWT_SECRET !== undefined && Buffer.byteLength(env.JWT_SECRET) < MIN_HS256_SECRET_BYTES) {
     problems.push(`JWT_SECRET must be at least ${MIN_HS256_SECRET_BYTES} bytes in production`)
   }
@@ -177,6 +181,20 @@ function toConfig (env: Env, problems: string[], warnings: string[]) {
   const verifiers = [env.JWT_SECRET, env.JWT_PUBLIC_KEY, env.JWT_JWKS_URL].filter((v) => v !== undefined)
   if (verifiers.length > 1) {
     problems.push('configure exactly one of JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL: mixing HMAC and public keys invites algorithm confusion')
+  }
+
+  let signingKey: KeyObject | null = null
+  if (env.AUDIT_SIGNING_KEY !== undefined) {
+    try {
+      signingKey = signingKeyFromPem(env.AUDIT_SIGNING_KEY)
+    } catch (error) {
+      // What is wrong with it, never the key itself.
+      problems.push(`AUDIT_SIGNING_KEY ${(error as Error).message}: it must be an Ed25519 private key, PEM (PKCS#8)`)
+    }
+  } else if (!production) {
+    signingKey = generateSigningKey()
+    warnings.push(`AUDIT_SIGNING_KEY not set: generated an Ed25519 key for this run (keyId ${createCheckpointSigner(signingKey).keyId}); ` +
+      'the checkpoints it signs verify only with its public key (GET /v1/audit/public-key), which is lost when the process exits')
   }
 
   if (production && upstreamApiKey === undefined && Object.keys(apiKeys).length === 0) {
@@ -236,6 +254,12 @@ function toConfig (env: Env, problems: string[], warnings: string[]) {
     docsEnabled: env.DOCS_ENABLED ?? !production,
     consoleEnabled: env.CONSOLE_ENABLED,
     auditStoreUrl: env.AUDIT_STORE_URL,
+    auditCheckpoints: {
+      /** Always set when loadConfig returns: without a key (production) or with a bad one it throws. */
+      signingKey: signingKey as KeyObject,
+      records: env.AUDIT_CHECKPOINT_RECORDS,
+      intervalMs: env.AUDIT_CHECKPOINT_INTERVAL_MS
+    },
     redisUrl: env.REDIS_URL ?? null,
     tracing: {
       otlpEndpoint: env.OTEL_SDK_DISABLED ? null : env.OTEL_EXPORTER_OTLP_ENDPOINT ?? null,

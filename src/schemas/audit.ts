@@ -24,9 +24,42 @@ export const AuditPageSchema = Type.Object({
   nextCursor: Type.Union([Type.String(), Type.Null()])
 })
 
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])
+
+/** A signed checkpoint of the chain's head (see SPEC, "Signed checkpoints"). */
+export const AuditCheckpointSchema = Type.Object({
+  seq: Type.Integer({ minimum: 1, description: 'record number of the head it signs' }),
+  hash: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'that record\'s chain hash, hex, as verification reports the head' }),
+  time: Type.String({ format: 'date-time', description: 'when it was signed, RFC 3339 UTC' }),
+  keyId: Type.String({ description: 'RFC 7638 JWK thumbprint of the public key that verifies it' }),
+  signature: Type.String({ description: 'base64url Ed25519 signature of the RFC 8785 JSON of { hash, keyId, seq, time }' })
+}, { $id: 'AuditCheckpoint', title: 'AuditCheckpoint' })
+
+export const AuditCheckpointsQuerySchema = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: MAX_AUDIT_PAGE, default: 50 }),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: '`nextCursor` of the previous page' }))
+}, { additionalProperties: false })
+
+export const AuditCheckpointPageSchema = Type.Object({
+  items: Type.Array(Type.Ref('AuditCheckpoint'), { description: 'newest first' }),
+  nextCursor: Nullable(Type.String())
+})
+
+export const AuditPublicKeySchema = Type.Object({
+  kty: Type.Literal('OKP'),
+  crv: Type.Literal('Ed25519'),
+  x: Type.String({ description: 'the public key, base64url' }),
+  kid: Type.String({ description: 'the `keyId` its checkpoints carry' })
+}, { description: 'the key that verifies this service\'s checkpoints, as a JWK (RFC 8037)' })
+
 export const AuditVerifySchema = Type.Object({
   ok: Type.Boolean(),
   checked: Type.Integer({ description: 'records checked along the chain' }),
+  head: Nullable(Type.Object({
+    seq: Type.Integer(),
+    hash: Type.String()
+  }, { description: 'the last record that verified: on success the chain\'s head; null when none did (an empty trail)' })),
+  checkpoint: Nullable(Type.Ref('AuditCheckpoint', { description: 'the newest stored checkpoint whose signature verified with this service\'s key; null on failure or when there is none' })),
   firstBad: Type.Optional(Type.Object({
     seq: Type.Integer(),
     entryId: Type.Union([Type.String(), Type.Null()], { description: 'null when the entry is outside the caller\'s projects' }),

@@ -2,32 +2,17 @@ import { execFile } from 'node:child_process'
 import { copyFileSync, existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { PassThrough } from 'node:stream'
 import { promisify } from 'node:util'
 import t from 'tap'
 import type { AuditEntry } from '../../src/audit/audit-entry.ts'
 import { CSV_COLUMNS } from '../../src/audit/audit-export-format.ts'
-import { main } from '../../src/cli/audit.ts'
+import { type CliResult, cliInProcess } from '../helpers/audit-cli.ts'
 import { BACKENDS, intentOf, makeEntry, parseCsv, record, setUpTrail, TrailModel } from '../helpers/audit-fixtures.ts'
 
 // The command line as an operator runs it: `node src/cli/audit.ts …`, exit codes and output.
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const execFileAsync = promisify(execFile)
-
-interface CliResult { code: number, stdout: string, stderr: string }
-
-/** The same `main` in this process, for the many variants of one path the spawned runs cover. */
-async function cliInProcess (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  const out: Buffer[] = []
-  const err: Buffer[] = []
-  stdout.on('data', (chunk: Buffer) => out.push(chunk))
-  stderr.on('data', (chunk: Buffer) => err.push(chunk))
-  const code = await main(args, { stdout, stderr, env })
-  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }
-}
 
 async function cli (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   try {

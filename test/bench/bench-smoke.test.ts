@@ -74,6 +74,17 @@ t.test('npm run bench: every target, zero failed requests, a complete JSON repor
     t.equal(query.problem, null, `${query.kind}: every query answered 200`)
     t.equal(query.queries, 5)
   }
+  // Verification on the seeded trail: every record checked by each way of verifying it, the cuts loaded before and during.
+  const { verification } = seeded
+  const records = verification.oneThread.records
+  t.ok(records >= 300, 'the one-thread walk checked the seeded trail')
+  for (const run of [verification.oneThread, verification.cli, verification.http]) {
+    t.equal(run.problem, null, 'verified')
+    t.equal(run.records, records, 'the same records')
+    t.ok(run.recordsPerSecond > 0)
+  }
+  t.equal(verification.cutsAtFixedRate.problem, null, 'cuts before and during three verifies all answered 200')
+  t.ok(verification.cutsAtFixedRate.before.p99 > 0 && verification.cutsAtFixedRate.during.p99 > 0, 'both latencies reported')
   for (const ratio of Object.values(report.ratios) as Array<{ median: number, rounds: number[] }>) {
     t.equal(ratio.rounds.length, 2, 'a ratio per round')
     t.ok(ratio.rounds.includes(ratio.median), 'the median is one of them')

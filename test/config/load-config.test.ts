@@ -2,12 +2,17 @@ import { execFile } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto'
 import t from 'tap'
 import { ConfigError, loadConfig } from '../../src/config/load-config.ts'
 import { tempDir } from '../helpers/temp-dir.ts'
 
+const signingKeyPem = (): string => generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string
+const AUDIT_SIGNING_KEY = signingKeyPem()
+
 const productionEnv = {
   NODE_ENV: 'production',
+  AUDIT_SIGNING_KEY,
   UPSTREAM_BASE_URL: 'https://platform.example',
   UPSTREAM_API_KEY: 'platform-key-123456',
   JWT_SECRET: 'a'.repeat(32),
@@ -109,8 +114,40 @@ t.test('_FILE twins read secrets from files', async (t) => {
 t.test('a development start without settings says what it defaulted', async (t) => {
   const { config, warnings } = loadConfig({})
   t.equal(config.upstream.baseUrl, 'http://127.0.0.1:4010')
-  t.equal(warnings.length, 3)
+  t.equal(warnings.length, 4)
   t.ok(config.jwt.secret !== null && config.jwt.secret.length >= 32, 'a random secret')
+  t.equal(config.auditCheckpoints.signingKey.asymmetricKeyType, 'ed25519', 'a generated signing key')
+  t.ok(warnings.some((warning) => /AUDIT_SIGNING_KEY not set: generated an Ed25519 key/.test(warning)), 'and it says so')
+  t.not(loadConfig({}).config.auditCheckpoints.signingKey.export({ format: 'jwk' }).x, config.auditCheckpoints.signingKey.export({ format: 'jwk' }).x, 'a new one each start')
+})
+
+t.test('AUDIT_SIGNING_KEY: required in production, an Ed25519 PKCS#8 PEM everywhere, never echoed', async (t) => {
+  const { config, warnings } = loadConfig({ ...productionEnv })
+  t.same(warnings, [])
+  // The configured key signs, and its own public half verifies: it is the key given.
+  const key = config.auditCheckpoints.signingKey
+  const given = createPublicKey(AUDIT_SIGNING_KEY)
+  t.ok(verify(null, Buffer.from('x'), given, sign(null, Buffer.from('x'), key)), 'the key given is the key used')
+  t.same(config.auditCheckpoints, { signingKey: key, records: 1000, intervalMs: 60000 }, 'SPEC defaults: 1000 records, 60000 ms')
+
+  t.ok(problemsOf({ ...productionEnv, AUDIT_SIGNING_KEY: '' }).some((problem) => /^AUDIT_SIGNING_KEY is required in production/.test(problem)), 'missing in production')
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }) as string
+  const sec1 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'sec1' }) as string
+  const refused: Array<[string, string]> = [['an RSA key', rsa], ['a SEC1 EC key', sec1], ['garbage', 'not a key at all, but a secret all the same: s3cr3t-value-that-must-not-leak'],
+    ['a broken PEM', '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----']]
+  for (const [name, value] of refused) {
+    for (const [mode, env] of [['production', { ...productionEnv, AUDIT_SIGNING_KEY: value }], ['development', { AUDIT_SIGNING_KEY: value }]] as const) {
+      const problems = problemsOf(env)
+      t.ok(problems.some((problem) => problem.startsWith('AUDIT_SIGNING_KEY') && problem.includes('Ed25519 private key, PEM (PKCS#8)')), `${name} is refused (${mode})`)
+      t.notOk(problems.join('\n').includes(value.slice(30, 60)), `${name} is not echoed`)
+    }
+  }
+
+  const dir = tempDir(t)
+  writeFileSync(join(dir, 'signing.pem'), AUDIT_SIGNING_KEY)
+  const fromFile = loadConfig({ ...productionEnv, AUDIT_SIGNING_KEY: '', AUDIT_SIGNING_KEY_FILE: join(dir, 'signing.pem') })
+  t.equal(fromFile.config.auditCheckpoints.signingKey.export({ format: 'jwk' }).x, key.export({ format: 'jwk' }).x, 'AUDIT_SIGNING_KEY_FILE twin')
+  t.ok(problemsOf({ ...productionEnv, AUDIT_CHECKPOINT_RECORDS: '0' }).some((problem) => problem.startsWith('AUDIT_CHECKPOINT_RECORDS')), 'at least one record')
 })
 
 t.test('npm start refuses a production start with one message naming every problem', async (t) => {
@@ -120,7 +157,7 @@ t.test('npm start refuses a production start with one message naming every probl
   t.ok(failure !== null, 'the process exits with an error')
   t.equal(failure?.code, 1)
   t.match(failure?.stderr, /refuses to start/)
-  for (const name of ['UPSTREAM_BASE_URL', 'UPSTREAM_API_KEY', 'JWT_ISSUER', 'JWT_AUDIENCE', 'at least 32 bytes']) {
+  for (const name of ['UPSTREAM_BASE_URL', 'UPSTREAM_API_KEY', 'JWT_ISSUER', 'JWT_AUDIENCE', 'at least 32 bytes', 'AUDIT_SIGNING_KEY']) {
     t.match(failure?.stderr, name)
   }
 })

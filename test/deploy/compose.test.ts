@@ -1,5 +1,6 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
+import { generateKeyPairSync } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -139,6 +140,7 @@ t.test('the production settings SPEC requires are present, and the loader accept
   t.ok(set('JWT_SECRET') || set('JWT_PUBLIC_KEY') || serviceEnv.JWT_JWKS_URL !== undefined, 'JWT verification')
   t.ok(serviceEnv.JWT_ISSUER, 'JWT_ISSUER')
   t.ok(serviceEnv.JWT_AUDIENCE, 'JWT_AUDIENCE')
+  t.ok(set('AUDIT_SIGNING_KEY'), 'AUDIT_SIGNING_KEY')
   for (const name of SECRET_VARIABLES) t.equal(serviceEnv[name], undefined, `${name} is not written into the compose file (use ${name}_FILE)`)
 
   // The loader itself, as `node src/server.ts` runs it in the container, with the secret files
@@ -150,7 +152,12 @@ t.test('the production settings SPEC requires are present, and the loader accept
     const path = env[`${name}_FILE`]
     if (path === undefined) continue
     const stand = join(dir, name)
-    writeFileSync(stand, name === 'UPSTREAM_API_KEYS' ? '{"proj-1":"key-1"}' : `${'ab'.repeat(32)}\n`)
+    const standIn = name === 'UPSTREAM_API_KEYS'
+      ? '{"proj-1":"key-1"}'
+      : name === 'AUDIT_SIGNING_KEY'
+        ? generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string
+        : `${'ab'.repeat(32)}\n`
+    writeFileSync(stand, standIn)
     env[`${name}_FILE`] = stand
   }
   t.doesNotThrow(() => loadConfig(env), 'loadConfig accepts the production environment')

@@ -106,7 +106,7 @@ t.test('connections cut during GET /v1/audit/verify: a 503 problem, the process 
   t.equal((await cut(server.url, 'seed')).status, 200)
   relay.setDelay(150)
   const verifying = call(server.url, '/v1/audit/verify', { token: auditor })
-  await whenDatabaseShows('SELECT 1 FROM pg_stat_activity WHERE xact_start IS NOT NULL AND query LIKE \'DECLARE audit_chain %"\' || $1::text || \'".audit_records%\'',
+  await whenDatabaseShows('SELECT 1 FROM pg_stat_activity WHERE xact_start IS NOT NULL AND query LIKE \'DECLARE audit_range %"\' || $1::text || \'".audit_records%\'',
     'verify has opened its cursor')
   relay.cutAll()
   const answer = await verifying

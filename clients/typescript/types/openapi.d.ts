@@ -116,8 +116,45 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Verify the hash chain of the whole trail */
+        /**
+         * Verify the hash chain of the whole trail and every stored checkpoint
+         * @description Runs off the request path (a background worker on its own snapshot); calls made while a verification runs share its answer.
+         */
         get: operations["verifyAuditTrail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/checkpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Signed checkpoints of the chain's head, newest first */
+        get: operations["listAuditCheckpoints"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The public key that verifies this service's checkpoints (JWK) */
+        get: operations["getAuditPublicKey"];
         put?: never;
         post?: never;
         delete?: never;
@@ -215,6 +252,22 @@ export interface components {
                 /** @description when it was recorded, ISO 8601 UTC */
                 time: string;
             };
+        };
+        /** AuditCheckpoint */
+        AuditCheckpoint: {
+            /** @description record number of the head it signs */
+            seq: number;
+            /** @description that record's chain hash, hex, as verification reports the head */
+            hash: string;
+            /**
+             * Format: date-time
+             * @description when it was signed, RFC 3339 UTC
+             */
+            time: string;
+            /** @description RFC 7638 JWK thumbprint of the public key that verifies it */
+            keyId: string;
+            /** @description base64url Ed25519 signature of the RFC 8785 JSON of { hash, keyId, seq, time } */
+            signature: string;
         };
     };
     responses: never;
@@ -629,12 +682,146 @@ export interface operations {
                         ok: boolean;
                         /** @description records checked along the chain */
                         checked: number;
+                        head: {
+                            seq: number;
+                            hash: string;
+                        } | null;
+                        checkpoint: components["schemas"]["AuditCheckpoint"] | null;
                         firstBad?: {
                             seq: number;
                             /** @description null when the entry is outside the caller's projects */
                             entryId: string | null;
                             problem: string;
                         };
+                    };
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAuditCheckpoints: {
+        parameters: {
+            query: {
+                limit: number;
+                /** @description `nextCursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description newest first */
+                        items: components["schemas"]["AuditCheckpoint"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAuditPublicKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the key that verifies this service's checkpoints, as a JWK (RFC 8037) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        kty: "OKP";
+                        /** @enum {string} */
+                        crv: "Ed25519";
+                        /** @description the public key, base64url */
+                        x: string;
+                        /** @description the `keyId` its checkpoints carry */
+                        kid: string;
                     };
                 };
             };

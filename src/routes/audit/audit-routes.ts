@@ -4,7 +4,10 @@ import { Type } from 'typebox'
 import { EXPORT_CONTENT_TYPES, EXPORT_DISPOSITIONS, exportChunks, type ExportFormat } from '../../audit/audit-export-format.ts'
 import type { AuditFilter } from '../../audit/audit-store.ts'
 import { ProblemError } from '../../problems/problem-error.ts'
-import { AuditEventsQuerySchema, AuditPageSchema, AuditVerifySchema, DEFAULT_AUDIT_PAGE, type AuditEventsQuery } from '../../schemas/audit.ts'
+import {
+  AuditCheckpointPageSchema, AuditCheckpointsQuerySchema, AuditEventsQuerySchema, AuditPageSchema, AuditPublicKeySchema, AuditVerifySchema,
+  DEFAULT_AUDIT_PAGE, type AuditEventsQuery
+} from '../../schemas/audit.ts'
 import { problemResponses } from '../../schemas/common.ts'
 
 export const AUDIT_SCOPE = 'audit:read'
@@ -83,18 +86,46 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/v1/audit/verify', {
     schema: {
       operationId: 'verifyAuditTrail',
-      summary: 'Verify the hash chain of the whole trail',
+      summary: 'Verify the hash chain of the whole trail and every stored checkpoint',
+      description: 'Runs off the request path (a background worker on its own snapshot); calls made while a verification runs share its answer.',
       tags: ['audit'],
       security,
-      response: { 200: AuditVerifySchema, ...problemResponses(401, 403, 429) }
+      response: { 200: AuditVerifySchema, ...problemResponses(401, 403, 429, 503) }
     }
   }, async (request) => {
-    const result = await auditStore.verify()
+    let result
+    try {
+      result = await fastify.verifyAuditTrail()
+    } catch (err) {
+      request.log.error({ err }, 'audit verification could not run')
+      throw new ProblemError('audit_unavailable', 'The audit trail could not be read to verify it; nothing is known about the chain. Try again shortly.', { retryAfterSeconds: 5 })
+    }
     if (result.ok || result.firstBad.entryId === null) return result
     // The chain spans every project; name the bad entry only to a caller who may see it.
     const visible = await auditStore.getEntry(result.firstBad.entryId, fastify.callerProjects(request))
     return visible === null ? { ...result, firstBad: { ...result.firstBad, entryId: null } } : result
   })
+
+  fastify.get('/v1/audit/checkpoints', {
+    schema: {
+      operationId: 'listAuditCheckpoints',
+      summary: 'Signed checkpoints of the chain\'s head, newest first',
+      tags: ['audit'],
+      security,
+      querystring: AuditCheckpointsQuerySchema,
+      response: { 200: AuditCheckpointPageSchema, ...problemResponses(400, 401, 403, 429) }
+    }
+  }, async (request) => await auditStore.listCheckpoints(request.query.limit, request.query.cursor ?? null))
+
+  fastify.get('/v1/audit/public-key', {
+    schema: {
+      operationId: 'getAuditPublicKey',
+      summary: 'The public key that verifies this service\'s checkpoints (JWK)',
+      tags: ['audit'],
+      security,
+      response: { 200: AuditPublicKeySchema, ...problemResponses(401, 403, 429) }
+    }
+  }, async () => fastify.auditCheckpoints.signer.publicJwk)
 }
 
 export default auditRoutes

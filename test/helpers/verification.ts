@@ -1,0 +1,36 @@
+import type { Test } from 'tap'
+import type { AuditEntry } from '../../src/audit/audit-entry.ts'
+import { type TrailVerifyResult, verifyTrail } from '../../src/audit/verification/trail-verification.ts'
+import { type Backend, intentOf, makeEntry, seedTrail, setUpTrail, TrailModel, type TrailUnderTest } from './audit-fixtures.ts'
+
+// Trails for the verification tests: seeded in one transaction, guards off (the tests tamper).
+
+/** Records in a busy service's order: every 5th entry opens an intent closed a few entries later. */
+export function busyOps (records: number): Array<[AuditEntry, boolean]> {
+  const ops: Array<[AuditEntry, boolean]> = []
+  const open: AuditEntry[] = []
+  for (let n = 1; ops.length < records; n++) {
+    const entry = makeEntry(n, { projectId: `proj-${n % 3}` })
+    if (n % 5 === 0) {
+      ops.push([intentOf(entry), false])
+      open.push(entry)
+    } else {
+      ops.push([entry, true])
+    }
+    if (open.length > 3) ops.push([open.shift() as AuditEntry, true])
+  }
+  return ops.slice(0, records)
+}
+
+/** The service's verification of the trail, in worker threads, with no key: checkpoints (none here) against the chain only. */
+export async function verifyInWorkers (trail: TrailUnderTest, chunkRecords?: number): Promise<TrailVerifyResult> {
+  return await verifyTrail({ url: trail.url, background: true, ...(chunkRecords !== undefined && { chunkRecords }) }, { publicKeys: [], requireKnownKey: false })
+}
+
+/** A trail of `records` records in a busy service's order, its guards off. */
+export async function seededTrail (t: Test, backend: Backend, records: number): Promise<TrailUnderTest> {
+  const trail = await setUpTrail(t, backend)
+  await seedTrail(trail, new TrailModel(), busyOps(records))
+  await trail.raw.disableGuards()
+  return trail
+}
