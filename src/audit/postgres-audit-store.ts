@@ -103,6 +103,9 @@ function migrationsFor (schema: string): readonly string[] {
       END $$;
     CREATE TRIGGER audit_records_no_intent_after_final BEFORE INSERT ON ${s}.audit_records
       FOR EACH ROW EXECUTE FUNCTION ${s}.audit_records_check_insert();
+  `, `
+    CREATE INDEX audit_records_by_project_outcome ON ${s}.audit_records (project_id, outcome, entry_seq);
+    CREATE INDEX audit_records_by_actor_outcome ON ${s}.audit_records (actor_sub, outcome, entry_seq);
   `]
 }
 

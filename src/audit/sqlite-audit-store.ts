@@ -29,7 +29,8 @@ const STATEMENT_CACHE_SIZE = 128
  * intent and one final record per entry; a trigger refuses an intent after the final; two more
  * refuse every UPDATE and DELETE. The other indexes serve the review filters, each ending in
  * entry_seq so a page is read in order along the index: by project, by video (and project),
- * by actor, by outcome, and over everything.
+ * by actor, by outcome, over everything (version 1); by project and outcome, by actor and
+ * outcome (version 2).
  */
 const MIGRATIONS: readonly string[] = [`
   CREATE TABLE audit_records (
@@ -59,6 +60,13 @@ const MIGRATIONS: readonly string[] = [`
   CREATE TRIGGER audit_records_no_intent_after_final BEFORE INSERT ON audit_records
     WHEN NEW.final = 0 AND EXISTS (SELECT 1 FROM audit_records WHERE entry_id = NEW.entry_id AND final = 1)
     BEGIN SELECT RAISE(ABORT, 'audit_records: an intent after the final record is rejected'); END;
+`,
+// Outcome is a column of four values: combined with a project or an actor, a page is read in
+// order along one of these instead of walking the project's, the actor's or the outcome's
+// records until enough match (BENCHMARKS.md, the review API at scale; audit-query-plans.test.ts).
+`
+  CREATE INDEX audit_records_by_project_outcome ON audit_records (project_id, outcome, entry_seq);
+  CREATE INDEX audit_records_by_actor_outcome ON audit_records (actor_sub, outcome, entry_seq);
 `]
 
 export interface SqliteAuditStoreOptions {
