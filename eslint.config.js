@@ -1,10 +1,11 @@
 // The Fastify ecosystem's style (neostandard, as fastify/demo uses), with its TypeScript rules.
 import neostandard from 'neostandard'
+import globals from 'globals'
 
 export default [
   ...neostandard({
     ts: true,
-    ignores: ['node_modules/**', 'bench/results/**', 'test/artifacts/**', 'data/**']
+    ignores: ['node_modules/**', 'clients/typescript/types/**', 'bench/results/**', 'test/artifacts/**', 'data/**']
   }),
   {
     rules: {
@@ -15,6 +16,11 @@ export default [
       // An AbortSignal's reason is the abort error the caller chose; passing it on is right.
       'prefer-promise-reject-errors': 'off'
     }
+  },
+  {
+    // The audit review console's scripts run in the browser.
+    files: ['src/console/public/**/*.js'],
+    languageOptions: { globals: globals.browser }
   },
   {
     files: ['test/**'],

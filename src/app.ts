@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DestinationStream } from 'pino'
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import secureJson from 'secure-json-parse'
 import type { Config } from './config/load-config.ts'
 import { createLogger } from './logging/create-logger.ts'
@@ -11,6 +12,7 @@ import { sendNotFound, sendProblem } from './problems/send-problem.ts'
 import { toProblem } from './problems/to-problem.ts'
 import { ProblemSchema } from './schemas/common.ts'
 import { AuditEntrySchema } from './audit/audit-entry.ts'
+import securityHeadersPlugin from './plugins/security-headers-plugin.ts'
 import openApiPlugin from './plugins/openapi-plugin.ts'
 import metricsPlugin from './plugins/metrics-plugin.ts'
 import authPlugin from './auth/auth-plugin.ts'
@@ -24,7 +26,11 @@ import cutRoute from './routes/cut/cut-route.ts'
 import { isCutUrl } from './routes/cut/cut-path.ts'
 import { newCutState } from './routes/cut/cut-state.ts'
 import auditRoutes from './routes/audit/audit-routes.ts'
+import resolutionRoute from './routes/audit/resolution-route.ts'
 import healthRoutes from './routes/ops/health-routes.ts'
+import consolePlugin from './console/console-plugin.ts'
+import { createTracing } from './tracing/create-tracing.ts'
+import tracingPlugin from './tracing/tracing-plugin.ts'
 
 export interface BuildOptions {
   /** Where log lines go (default stdout); tests capture them here. */
@@ -36,6 +42,8 @@ export interface BuildOptions {
   now?: () => number
   /** Sleep and randomness of the platform client's retries, for tests that must not wait. */
   upstreamDeps?: Pick<StopAndCutClientDeps, 'sleep' | 'random'>
+  /** Where spans go: OTLP in the server (src/tracing/otlp-span-processor.ts), memory in tests; none records nothing. */
+  spanProcessor?: SpanProcessor
 }
 
 // A client's request id is kept when it is sane; otherwise one is generated.
@@ -112,6 +120,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   })
   app.setNotFoundHandler(sendNotFound)
 
+  // First: its server span and trace context must wrap every route registered after it.
+  await app.register(tracingPlugin, { tracing: createTracing(config.tracing, options.spanProcessor) })
+  await app.register(securityHeadersPlugin)
   await app.register(openApiPlugin, { docsEnabled: config.docsEnabled })
   await app.register(metricsPlugin, { separatePort: config.metricsPort !== null })
   await app.register(authPlugin, { config })
@@ -124,6 +135,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   await app.register(healthRoutes)
   await app.register(cutRoute, { config })
   await app.register(auditRoutes)
+  await app.register(resolutionRoute)
+  if (config.consoleEnabled) await app.register(consolePlugin)
   return app
 }
 

@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.ts'
 import { ConfigError, loadConfig } from './config/load-config.ts'
+import { otlpSpanProcessor } from './tracing/otlp-span-processor.ts'
 
 /** Process concerns only: configuration from the environment, listen, signals, exit. */
 let loaded: ReturnType<typeof loadConfig>
@@ -12,7 +13,8 @@ try {
   process.exit(1)
 }
 const { config, warnings } = loaded
-const app = await buildApp(config)
+// Traces go to OTEL_EXPORTER_OTLP_ENDPOINT when it is set; the app flushes them when it closes.
+const app = await buildApp(config, { spanProcessor: otlpSpanProcessor(config.tracing) })
 for (const warning of warnings) app.log.warn(`DEVELOPMENT DEFAULT: ${warning}`)
 
 // In-flight cuts finish and are audited before the process exits; a second signal exits at once.

@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import canonicalize from 'canonicalize'
-import type { AuditEntry, AuditOutcome } from './audit-entry.ts'
+import type { AuditEntry, AuditOutcome, AuditResolution } from './audit-entry.ts'
 import type { AuditStore, VerifyResult } from './audit-store.ts'
 import { AuditDuplicateRecordError, AuditInvalidEntryError, AuditRecordMismatchError } from './audit-errors.ts'
+import { knownEntryCanonical } from './canonical-entry.ts'
 
 /**
  * The hash chain both stores share. Record `seq` (1, 2, 3… without gaps) is hashed as
@@ -10,16 +11,24 @@ import { AuditDuplicateRecordError, AuditInvalidEntryError, AuditRecordMismatchE
  * `{ seq, entryId, final, entry }` and `prevHash` is the hash of record `seq - 1`
  * (GENESIS_HASH for the first). The columns that queries filter on are copies of fields of the
  * hashed entry; verification checks that they still agree with it.
+ *
+ * A resolution (a person's reading of an `unknown` outcome) is a record of kind `resolution` in
+ * the same chain, hashed over the RFC 8785 form of `{ seq, entryId, resolution }`: a shape no
+ * entry record has, so neither kind can pass for the other.
  */
 
 export const GENESIS_HASH = '0'.repeat(64)
 
 export const AUDIT_OUTCOMES: readonly AuditOutcome[] = ['succeeded', 'rejected', 'failed', 'unknown']
 
+export type RecordKind = 'entry' | 'resolution'
+
 /** One stored record, as both stores keep it (column names in snake_case there). */
 export interface AuditRecordRow {
   seq: number
   entryId: string
+  /** An entry's intent or final record; or the resolution of an entry (final, placed at its own seq). */
+  kind: RecordKind
   final: boolean
   /** seq of the entry's first record: its intent's, or its own for a lone final. Orders entries. */
   entrySeq: number
@@ -29,7 +38,7 @@ export interface AuditRecordRow {
   outcome: string
   /** The entry's `time`, epoch milliseconds. */
   timeMs: number
-  /** The entry as JSON; the hash covers its canonical (RFC 8785) form. */
+  /** The entry (or the resolution) as JSON; the hash covers its canonical (RFC 8785) form. */
   body: string
   prevHash: string
   hash: string
@@ -79,11 +88,16 @@ export interface AppendContext {
   hasFinal: boolean
 }
 
-/** RFC 8785 form of an entry; throws for what has none (NaN, Infinity, lone surrogates, cycles). */
-export function canonicalEntry (entry: unknown): string {
-  const text = canonicalize(entry)
+/** RFC 8785 form of any JSON value; throws for what has none (NaN, Infinity, lone surrogates, cycles). */
+export function canonicalValue (value: unknown): string {
+  const text = canonicalize(value)
   if (text === undefined) throw new AuditInvalidEntryError('not serialisable')
   return text
+}
+
+/** RFC 8785 form of an entry: written directly when it has the known shape, else by the generic serialiser. */
+export function canonicalEntry (entry: unknown): string {
+  return knownEntryCanonical(entry) ?? canonicalValue(entry)
 }
 
 /**
@@ -96,8 +110,14 @@ export function canonicalRecord (seq: number, entryId: string, final: boolean, c
   return `{"entry":${canonicalEntryText},"entryId":${JSON.stringify(entryId)},"final":${final},"seq":${seq}}`
 }
 
+/** RFC 8785 form of `{ seq, entryId, resolution }` (keys in that order: entryId < resolution < seq). */
+export function canonicalResolutionRecord (seq: number, entryId: string, canonicalResolutionText: string): string {
+  return `{"entryId":${JSON.stringify(entryId)},"resolution":${canonicalResolutionText},"seq":${seq}}`
+}
+
 export function recordHash (prevHash: string, canonical: string): string {
-  return createHash('sha256').update(prevHash).update(canonical).digest('hex')
+  // One-shot: no Hash object per record.
+  return hash('sha256', prevHash + canonical)
 }
 
 const MAX_ID_LENGTH = 200
@@ -108,8 +128,10 @@ export function parseIsoTime (text: string): number {
   return Date.parse(text)
 }
 
+type RecordColumns = Pick<AuditRecordRow, 'entryId' | 'projectId' | 'videoId' | 'actorSub' | 'outcome' | 'timeMs'>
+
 /** The columns a record's entry implies; both append and verification derive them here. */
-function columnsOf (entry: AuditEntry): Pick<AuditRecordRow, 'entryId' | 'projectId' | 'videoId' | 'actorSub' | 'outcome' | 'timeMs'> {
+function columnsOf (entry: AuditEntry): RecordColumns {
   return {
     entryId: entry.id,
     projectId: entry.projectId ?? null,
@@ -117,6 +139,18 @@ function columnsOf (entry: AuditEntry): Pick<AuditRecordRow, 'entryId' | 'projec
     actorSub: entry.actor?.sub ?? null,
     outcome: entry.outcome,
     timeMs: typeof entry.time === 'string' ? parseIsoTime(entry.time) : Number.NaN
+  }
+}
+
+/** The columns of a resolution record: the resolver as actor, no project or video (readers reach it by entry id). */
+function resolutionColumnsOf (entryId: string, resolution: AuditResolution): RecordColumns {
+  return {
+    entryId,
+    projectId: null,
+    videoId: null,
+    actorSub: resolution.by ?? null,
+    outcome: resolution.outcome,
+    timeMs: typeof resolution.time === 'string' ? parseIsoTime(resolution.time) : Number.NaN
   }
 }
 
@@ -138,25 +172,29 @@ export function prepareRecord (entry: AuditEntry, final: boolean): PreparedRecor
   if (typeof entry.id !== 'string' || entry.id === '' || entry.id.length > MAX_ID_LENGTH) {
     throw new AuditInvalidEntryError(`id must be a string of 1–${MAX_ID_LENGTH} characters`)
   }
-  // Stored in the entry's own key order, for people reading it; hashed in canonical form, taken
+  // Stored in the entry's own key order, for people reading it; hashed in canonical form. An
+  // entry of the known shape (plain objects, strings, finite numbers, nulls) reads back from its
+  // JSON as it is, so its canonical text is written from it directly. Anything else is hashed
   // from the stored JSON read back, exactly as verification will recompute it.
+  const known = knownEntryCanonical(entry)
   let body: string
   let stored: AuditEntry
   let canonical: string
   try {
     body = JSON.stringify(entry)
-    stored = JSON.parse(body) as AuditEntry
-    canonical = canonicalEntry(stored)
+    stored = known === null ? JSON.parse(body) as AuditEntry : entry
+    canonical = known ?? canonicalValue(stored)
   } catch (error) {
     throw new AuditInvalidEntryError(`not serialisable (${(error as Error).message})`)
   }
   // Rejects what JSON silently turned into null or dropped (NaN, Infinity, functions); no cycles by now.
-  const lossy = lossyJsonValue(entry)
+  const lossy = known === null ? lossyJsonValue(entry) : null
   if (lossy !== null) throw new AuditInvalidEntryError(`not serialisable (${lossy})`)
   const columns = columnsOf(stored)
   if (Number.isNaN(columns.timeMs)) throw new AuditInvalidEntryError(`time ${JSON.stringify(entry.time)} is not an ISO 8601 time with a zone`)
   if (!AUDIT_OUTCOMES.includes(columns.outcome as AuditOutcome)) throw new AuditInvalidEntryError(`outcome ${JSON.stringify(entry.outcome)} is not one of ${AUDIT_OUTCOMES.join(', ')}`)
   if (!final && columns.outcome !== 'unknown') throw new AuditInvalidEntryError('an intent record must read outcome "unknown"')
+  if ('resolution' in entry) throw new AuditInvalidEntryError('a resolution is recorded with resolve(), never inside the entry')
   for (const name of ['projectId', 'videoId', 'actorSub'] as const) {
     const value = columns[name]
     if (value !== null && typeof value !== 'string') throw new AuditInvalidEntryError(`${name} must be a string or null`)
@@ -185,6 +223,7 @@ export function planAppend (record: PreparedRecord, context: AppendContext): Aud
   return {
     seq,
     entryId,
+    kind: 'entry',
     final: record.final,
     entrySeq: entrySeq ?? seq,
     projectId: record.projectId,
@@ -195,6 +234,53 @@ export function planAppend (record: PreparedRecord, context: AppendContext): Aud
     body: record.body,
     prevHash,
     hash
+  }
+}
+
+/** A resolution checked and serialised, ready to be placed in the chain. */
+export interface PreparedResolution extends RecordColumns {
+  body: string
+  canonical: string
+}
+
+const RESOLUTION_OUTCOMES: ReadonlyArray<AuditResolution['outcome']> = ['succeeded', 'failed']
+const MAX_NOTE_LENGTH = 1000
+
+/** Validates and serialises a resolution of entry `entryId` before any lock is taken. */
+export function prepareResolution (entryId: string, resolution: AuditResolution): PreparedResolution {
+  const { outcome, note, videoPublicId, by, time } = resolution
+  if (!RESOLUTION_OUTCOMES.includes(outcome)) throw new AuditInvalidEntryError(`resolution outcome ${JSON.stringify(outcome)} is not succeeded or failed`)
+  if (typeof note !== 'string' || note === '' || [...note].length > MAX_NOTE_LENGTH) throw new AuditInvalidEntryError(`a resolution note has 1–${MAX_NOTE_LENGTH} characters`)
+  for (const [name, value] of [['videoPublicId', videoPublicId], ['by', by]] as const) {
+    if (value !== null && typeof value !== 'string') throw new AuditInvalidEntryError(`resolution ${name} must be a string or null`)
+  }
+  // Exactly the five members, in this order, whatever the caller's object holds besides.
+  const stored: AuditResolution = { outcome, note, videoPublicId, by, time }
+  const columns = resolutionColumnsOf(entryId, stored)
+  if (Number.isNaN(columns.timeMs)) throw new AuditInvalidEntryError(`resolution time ${JSON.stringify(time)} is not an ISO 8601 time with a zone`)
+  let canonical: string
+  try {
+    canonical = canonicalValue(stored)
+  } catch (error) {
+    throw new AuditInvalidEntryError(`resolution not serialisable (${(error as Error).message})`)
+  }
+  return { ...columns, body: JSON.stringify(stored), canonical }
+}
+
+/** The row of a resolution appended after `head`: final, at its own place (entry_seq = seq). */
+export function planResolution (resolution: PreparedResolution, head: ChainHead | null): AuditRecordRow {
+  const seq = (head?.seq ?? 0) + 1
+  const prevHash = head?.hash ?? GENESIS_HASH
+  const { body, canonical, ...columns } = resolution
+  return {
+    ...columns,
+    seq,
+    kind: 'resolution',
+    final: true,
+    entrySeq: seq,
+    body,
+    prevHash,
+    hash: recordHash(prevHash, canonicalResolutionRecord(seq, resolution.entryId, canonical))
   }
 }
 
@@ -235,6 +321,7 @@ export function recordFromRow (row: Record<string, unknown>): AuditRecordRow {
   return {
     seq: Number(row.seq),
     entryId: row.entry_id as string,
+    kind: (row.kind ?? 'entry') as RecordKind,
     final: row.final === true || Number(row.final) === 1,
     entrySeq: Number(row.entry_seq),
     projectId: (row.project_id ?? null) as string | null,
@@ -276,31 +363,38 @@ export async function verifyChain (records: AsyncIterable<AuditRecordRow> | Iter
         ? 'prev_hash is not the genesis hash: the chain does not start here'
         : `prev_hash does not match the hash of record ${row.seq - 1}: a record was inserted, removed, moved or replaced before this one`)
     }
-    let entry: AuditEntry
+    if (row.kind !== 'entry' && row.kind !== 'resolution') return bad(row.seq, row.entryId, `column kind (${JSON.stringify(row.kind)}) is neither entry nor resolution`)
+    let body: unknown
     try {
-      entry = JSON.parse(row.body) as AuditEntry
+      body = JSON.parse(row.body)
     } catch {
       return bad(row.seq, row.entryId, 'body is not valid JSON')
     }
     let canonical: string
     try {
-      canonical = canonicalRecord(row.seq, row.entryId, row.final, canonicalEntry(entry))
+      canonical = row.kind === 'entry'
+        ? canonicalRecord(row.seq, row.entryId, row.final, canonicalEntry(body))
+        : canonicalResolutionRecord(row.seq, row.entryId, canonicalValue(body))
     } catch {
       return bad(row.seq, row.entryId, 'body cannot be serialised canonically')
     }
     if (recordHash(prevHash, canonical) !== row.hash) {
       return bad(row.seq, row.entryId, 'hash does not match the record\'s content: the record was changed')
     }
-    const columns = typeof entry === 'object' && entry !== null ? columnsOf(entry) : null
-    if (columns === null) return bad(row.seq, row.entryId, 'body is not an entry object')
+    if (typeof body !== 'object' || body === null) return bad(row.seq, row.entryId, `body is not ${row.kind === 'entry' ? 'an entry' : 'a resolution'} object`)
+    const columns = row.kind === 'entry' ? columnsOf(body as AuditEntry) : resolutionColumnsOf(row.entryId, body as AuditResolution)
     for (const name of Object.keys(COLUMN_NAMES) as Array<keyof typeof COLUMN_NAMES>) {
       if (row[name] !== columns[name]) {
-        return bad(row.seq, row.entryId, `column ${COLUMN_NAMES[name]} (${JSON.stringify(row[name])}) disagrees with the hashed entry (${JSON.stringify(columns[name])})`)
+        return bad(row.seq, row.entryId, `column ${COLUMN_NAMES[name]} (${JSON.stringify(row[name])}) disagrees with the hashed ${row.kind} (${JSON.stringify(columns[name])})`)
       }
     }
+    const entry = body as AuditEntry
     let expectedEntrySeq = row.seq
     const intent = openIntents.get(row.entryId)
-    if (!row.final) {
+    if (row.kind === 'resolution') {
+      if (!row.final) return bad(row.seq, row.entryId, 'a resolution record is not marked final')
+      if (!RESOLUTION_OUTCOMES.includes(columns.outcome as AuditResolution['outcome'])) return bad(row.seq, row.entryId, 'a resolution reads an outcome other than succeeded or failed')
+    } else if (!row.final) {
       if (entry.outcome !== 'unknown') return bad(row.seq, row.entryId, 'an intent record reads an outcome other than "unknown"')
       if (intent !== undefined) return bad(row.seq, row.entryId, `second intent for entry ${row.entryId} (the first is record ${intent.seq})`)
       openIntents.set(row.entryId, { seq: row.seq, projectId: row.projectId, timeMs: row.timeMs })

@@ -22,6 +22,19 @@ export const AuditedCutSchema = Type.Object({
 })
 export type AuditedCut = Static<typeof AuditedCutSchema>
 
+/**
+ * How a person reconciled an entry whose outcome was `unknown`, after checking the platform: a
+ * chained record of its own, appended after the entry's; the entry's own `outcome` stays `unknown`.
+ */
+export const AuditResolutionSchema = Type.Object({
+  outcome: Type.Union([Type.Literal('succeeded'), Type.Literal('failed')]),
+  note: Type.String({ minLength: 1, maxLength: 1000 }),
+  videoPublicId: Nullable(Type.String({ maxLength: 255 })),
+  by: Nullable(Type.String({ description: 'the resolving token\'s subject' })),
+  time: Type.String({ description: 'when it was recorded, ISO 8601 UTC' })
+}, { additionalProperties: false })
+export type AuditResolution = Static<typeof AuditResolutionSchema>
+
 export const AuditEntrySchema = Type.Object({
   id: Type.String(),
   requestId: Type.String(),
@@ -44,6 +57,7 @@ export const AuditEntrySchema = Type.Object({
     latencyMs: Nullable(Type.Number())
   })),
   videoPublicId: Nullable(Type.String()),
-  durationMs: Nullable(Type.Number())
+  durationMs: Nullable(Type.Number()),
+  resolution: Type.Optional({ ...AuditResolutionSchema, description: 'present once an `unknown` outcome was resolved; read from a record of its own, never part of the entry\'s' })
 }, { $id: 'AuditEntry', title: 'AuditEntry' })
 export type AuditEntry = Static<typeof AuditEntrySchema>

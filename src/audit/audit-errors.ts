@@ -38,3 +38,15 @@ export const AuditStoreNotWritableError = createError<'AUDIT_STORE_NOT_WRITABLE'
 /** The store did not answer a read (unreachable, timed out, connection lost). */
 export const AuditStoreUnavailableError = createError<'AUDIT_STORE_UNAVAILABLE', 503, Detail>(
   'AUDIT_STORE_UNAVAILABLE', 'audit store unavailable: %s', 503)
+
+/** A resolution names an entry that does not exist or lies outside the caller's projects. */
+export const AuditEntryNotFoundError = createError<'AUDIT_ENTRY_NOT_FOUND', 404, Detail>(
+  'AUDIT_ENTRY_NOT_FOUND', 'audit entry not found: %s', 404)
+
+/** A second resolution of one entry (the store's unique index refuses it even under a race). */
+export const AuditEntryResolvedError = createError<'AUDIT_ENTRY_RESOLVED', 409, Detail>(
+  'AUDIT_ENTRY_RESOLVED', 'audit entry already resolved: %s', 409)
+
+/** Only an `unknown` outcome can be resolved. */
+export const AuditOutcomeKnownError = createError<'AUDIT_OUTCOME_KNOWN', 422, Detail>(
+  'AUDIT_OUTCOME_KNOWN', 'audit entry outcome is known: %s', 422)

@@ -2,7 +2,7 @@ import type { AuditEntry } from './audit-entry.ts'
 
 /**
  * Export lines, shared by the review API (streamed responses) and the CLI (stdout).
- * NDJSON: one entry per line, as stored. CSV (RFC 4180): a header line, one row per entry,
+ * NDJSON: one entry per line, as stored (with its resolution, if any). CSV (RFC 4180): a header line, one row per entry,
  * nested fields flattened into dotted columns, `upstream.statuses` as a JSON array, null as
  * an empty cell, CRLF line ends.
  */
@@ -42,7 +42,12 @@ export const CSV_COLUMNS: ReadonlyArray<readonly [name: string, value: (entry: A
   ['upstream.statuses', (e) => e.upstream === null || e.upstream === undefined ? null : JSON.stringify(e.upstream.statuses ?? [])],
   ['upstream.latencyMs', (e) => e.upstream?.latencyMs],
   ['videoPublicId', (e) => e.videoPublicId],
-  ['durationMs', (e) => e.durationMs]
+  ['durationMs', (e) => e.durationMs],
+  ['resolution.outcome', (e) => e.resolution?.outcome],
+  ['resolution.note', (e) => e.resolution?.note],
+  ['resolution.videoPublicId', (e) => e.resolution?.videoPublicId],
+  ['resolution.by', (e) => e.resolution?.by],
+  ['resolution.time', (e) => e.resolution?.time]
 ]
 
 const CSV_EOL = '\r\n'

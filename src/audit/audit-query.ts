@@ -1,7 +1,7 @@
-import type { AuditEntry } from './audit-entry.ts'
+import type { AuditEntry, AuditResolution } from './audit-entry.ts'
 import type { AuditFilter, AuditPage } from './audit-store.ts'
-import { AUDIT_OUTCOMES, type AuditRecordRow, type BatchContext, parseIsoTime } from './audit-chain.ts'
-import { AuditInvalidCursorError, AuditInvalidFilterError } from './audit-errors.ts'
+import { AUDIT_OUTCOMES, type AuditRecordRow, type BatchContext, parseIsoTime, planResolution, type PreparedResolution } from './audit-chain.ts'
+import { AuditEntryNotFoundError, AuditEntryResolvedError, AuditInvalidCursorError, AuditInvalidFilterError, AuditOutcomeKnownError } from './audit-errors.ts'
 
 /**
  * Queries both stores share: the same SQL text, rendered with each driver's placeholders.
@@ -10,6 +10,8 @@ import { AuditInvalidCursorError, AuditInvalidFilterError } from './audit-errors
  * its intent while there is none). Entries are ordered by `entry_seq`, the seq of the entry's
  * first record, newest first. An entry keeps its place when its intent is closed, and new
  * entries land above every cursor already handed out, so keyset pages never repeat or skip.
+ * An entry's resolution, if any, is its record of kind `resolution`, joined by entry id through
+ * the unique index (entry_id, kind, final): one index probe per entry read.
  */
 
 export interface SqlDialect {
@@ -54,6 +56,7 @@ export interface AuditScope {
   videoId?: string
   actor?: string
   outcome?: string
+  resolved?: boolean
   sinceMs?: number
   untilMs?: number
 }
@@ -87,6 +90,7 @@ export function scopeOf (filter: AuditFilter): AuditScope | null {
   if (filter.videoId !== undefined) scope.videoId = filter.videoId
   if (filter.actor !== undefined) scope.actor = filter.actor
   if (filter.outcome !== undefined) scope.outcome = filter.outcome
+  if (filter.resolved !== undefined) scope.resolved = filter.resolved
   const claim = filter.projectIds
   if (claim !== '*' && !Array.isArray(claim)) throw new AuditInvalidFilterError('projectIds must be "*" or a list')
   if (filter.projectId !== undefined) {
@@ -143,6 +147,11 @@ function drivingFilter (scope: AuditScope, projects: boolean): 'video' | 'actor'
   return scope.outcome !== undefined ? 'outcome' : null
 }
 
+/** The entry's resolution record, as `x`, if it has one. */
+function resolutionJoin (table: string): string {
+  return `LEFT JOIN ${table} x ON x.entry_id = r.entry_id AND x.kind = 'resolution' AND x.final = TRUE`
+}
+
 /** One SELECT of entry rows for one project (or all, or an IN list), newest first. */
 function entrySelect (table: string, scope: AuditScope, projectCondition: (q: QueryBuilder) => string | null, before: number | null, limit: number, q: QueryBuilder): string {
   const conditions: string[] = []
@@ -160,9 +169,11 @@ function entrySelect (table: string, scope: AuditScope, projectCondition: (q: Qu
   if (scope.sinceMs !== undefined) conditions.push(`r.time_ms >= ${q.param(scope.sinceMs)}`)
   if (scope.untilMs !== undefined) conditions.push(`r.time_ms < ${q.param(scope.untilMs)}`)
   if (before !== null) conditions.push(`r.entry_seq < ${q.param(before)}`)
+  if (scope.resolved !== undefined) conditions.push(`x.seq IS ${scope.resolved ? 'NOT ' : ''}NULL`)
   // The newest record of its entry: the final one, or the intent while no final exists.
-  conditions.push(`(r.final = TRUE OR NOT EXISTS (SELECT 1 FROM ${table} f WHERE f.entry_id = r.entry_id AND f.final = TRUE))`)
-  return `SELECT r.entry_seq, r.body FROM ${table} r WHERE ${conditions.join(' AND ')} ORDER BY r.entry_seq DESC LIMIT ${q.param(limit)}`
+  conditions.push(`r.kind = 'entry' AND (r.final = TRUE OR NOT EXISTS (SELECT 1 FROM ${table} f WHERE f.entry_id = r.entry_id AND f.kind = 'entry' AND f.final = TRUE))`)
+  return `SELECT r.entry_seq, r.body, x.body AS resolution FROM ${table} r ${resolutionJoin(table)}
+    WHERE ${conditions.join(' AND ')} ORDER BY r.entry_seq DESC LIMIT ${q.param(limit)}`
 }
 
 /** The SQL of one page: `limit` rows at most, entries with entry_seq below `before`. */
@@ -185,9 +196,18 @@ export function entryPageQuery (table: string, scope: AuditScope, before: number
   return { text, values: q.values }
 }
 
-/** The newest record of one entry: its final record first. */
+/** The newest record of one entry (its final record first), with its resolution. */
 export function entryByIdQuery (table: string, id: string, dialect: SqlDialect): SqlQuery {
-  return { text: `SELECT project_id, body FROM ${table} WHERE entry_id = ${dialect.param(1)} ORDER BY final DESC LIMIT 1`, values: [id] }
+  return {
+    text: `SELECT r.project_id, r.outcome, r.body, x.body AS resolution FROM ${table} r ${resolutionJoin(table)}
+      WHERE r.entry_id = ${dialect.param(1)} AND r.kind = 'entry' ORDER BY r.final DESC LIMIT 1`,
+    values: [id]
+  }
+}
+
+/** The chain's head: its newest record (none on an empty trail). */
+export function headQuery (table: string): SqlQuery {
+  return { text: `SELECT seq, hash FROM ${table} ORDER BY seq DESC LIMIT 1`, values: [] }
 }
 
 /**
@@ -198,7 +218,7 @@ export function batchContextQuery (table: string, entryIds: readonly string[], d
   return {
     text: `SELECT h.seq AS head_seq, h.hash AS head_hash, r.entry_id, r.final, r.seq, r.project_id, r.time_ms
       FROM (SELECT seq, hash FROM ${table} ORDER BY seq DESC LIMIT 1) h
-      LEFT JOIN ${table} r ON ${dialect.inList('r.entry_id', 1)}`,
+      LEFT JOIN ${table} r ON ${dialect.inList('r.entry_id', 1)} AND r.kind = 'entry'`,
     values: [dialect.list(entryIds)]
   }
 }
@@ -217,12 +237,21 @@ export function batchContextFromRows (rows: ReadonlyArray<Record<string, unknown
   }
 }
 
+const INSERT_COLUMNS = ['seq', 'entry_id', 'kind', 'final', 'entry_seq', 'project_id', 'video_id', 'actor_sub', 'outcome', 'time_ms', 'body', 'prev_hash', 'hash']
+const insertTexts = new WeakMap<SqlDialect, Map<string, string>>()
+
 export function insertRecordQuery (table: string, row: AuditRecordRow, dialect: SqlDialect): SqlQuery {
-  const values = [row.seq, row.entryId, dialect.bool(row.final), row.entrySeq, row.projectId, row.videoId, row.actorSub, row.outcome, row.timeMs, row.body, row.prevHash, row.hash]
+  // One text per table and dialect, built once: a store's statement cache then finds it by the same string.
+  let texts = insertTexts.get(dialect)
+  if (texts === undefined) insertTexts.set(dialect, texts = new Map())
+  let text = texts.get(table)
+  if (text === undefined) {
+    text = `INSERT INTO ${table} (${INSERT_COLUMNS.join(', ')}) VALUES (${INSERT_COLUMNS.map((_, i) => dialect.param(i + 1)).join(', ')})`
+    texts.set(table, text)
+  }
   return {
-    text: `INSERT INTO ${table} (seq, entry_id, final, entry_seq, project_id, video_id, actor_sub, outcome, time_ms, body, prev_hash, hash)
-      VALUES (${values.map((_, i) => dialect.param(i + 1)).join(', ')})`,
-    values
+    text,
+    values: [row.seq, row.entryId, row.kind, dialect.bool(row.final), row.entrySeq, row.projectId, row.videoId, row.actorSub, row.outcome, row.timeMs, row.body, row.prevHash, row.hash]
   }
 }
 
@@ -240,7 +269,7 @@ export async function readEntryPage (run: RunQuery, table: string, dialect: SqlD
   const page = rows.slice(0, limit)
   const last = page.at(-1)
   return {
-    items: page.map((row) => JSON.parse(row.body as string) as AuditEntry),
+    items: page.map(entryOfRow),
     nextCursor: rows.length > limit && last !== undefined ? encodeCursor(Number(last.entry_seq)) : null
   }
 }
@@ -255,8 +284,43 @@ export async function * streamEntryPages (run: RunQuery, table: string, dialect:
   } while (cursor !== null)
 }
 
+/** An entry as readers see it: its newest record's body, with its resolution when it has one. */
+export function entryOfRow (row: Record<string, unknown>): AuditEntry {
+  const entry = JSON.parse(row.body as string) as AuditEntry
+  if (typeof row.resolution === 'string') entry.resolution = JSON.parse(row.resolution) as AuditResolution
+  return entry
+}
+
 export async function readEntry (run: RunQuery, table: string, dialect: SqlDialect, id: string, projectIds: readonly string[] | '*'): Promise<AuditEntry | null> {
   const [row] = await run(entryByIdQuery(table, id, dialect))
   if (row === undefined || !isVisible((row.project_id ?? null) as string | null, projectIds)) return null
-  return JSON.parse(row.body as string) as AuditEntry
+  return entryOfRow(row)
+}
+
+/**
+ * Whether the entry read by `entryByIdQuery` (under the store's write lock) can be resolved by a
+ * caller with this projects claim; throws the reason it cannot. Returns the entry as read.
+ */
+function checkResolvable (row: Record<string, unknown> | undefined, id: string, projectIds: readonly string[] | '*'): AuditEntry {
+  if (row === undefined || !isVisible((row.project_id ?? null) as string | null, projectIds)) throw new AuditEntryNotFoundError(id)
+  if (typeof row.resolution === 'string') throw new AuditEntryResolvedError(id)
+  if (row.outcome !== 'unknown') throw new AuditOutcomeKnownError(`${id} reads ${String(row.outcome)}`)
+  return entryOfRow(row)
+}
+
+/**
+ * The row of a resolution and the entry as it then reads, from what `entryByIdQuery` and
+ * `headQuery` read under the store's write lock; throws why the entry cannot be resolved.
+ */
+export function planResolutionOf (resolution: PreparedResolution, entryRow: Record<string, unknown> | undefined, headRow: Record<string, unknown> | undefined, projectIds: readonly string[] | '*'): { row: AuditRecordRow, entry: AuditEntry } {
+  const entry = checkResolvable(entryRow, resolution.entryId, projectIds)
+  const row = planResolution(resolution, headRow === undefined ? null : { seq: Number(headRow.seq), hash: headRow.hash as string })
+  return { row, entry: { ...entry, resolution: JSON.parse(row.body) as AuditResolution } }
+}
+
+/** A unique violation while appending a resolution: another one got there first (the index is the last word). */
+export function resolutionConflict (error: unknown, id: string): unknown {
+  const { code, message } = error as { code?: unknown, message?: unknown }
+  const unique = code === '23505' || (typeof message === 'string' && message.includes('UNIQUE constraint failed'))
+  return unique ? new AuditEntryResolvedError(id, { cause: error }) : error
 }

@@ -1,4 +1,4 @@
-import type { AuditEntry, AuditOutcome } from './audit-entry.ts'
+import type { AuditEntry, AuditOutcome, AuditResolution } from './audit-entry.ts'
 
 /**
  * Filters of the review API and the CLI. `projectIds` is the caller's projects claim:
@@ -11,6 +11,8 @@ export interface AuditFilter {
   /** Actor subject. */
   actor?: string
   outcome?: AuditOutcome
+  /** Entries with (true) or without (false) a resolution. */
+  resolved?: boolean
   /** Inclusive lower bound on `time`, ISO 8601. */
   since?: string
   /** Exclusive upper bound on `time`, ISO 8601. */
@@ -42,6 +44,12 @@ export interface AuditStore {
   listEntries(filter: AuditFilter, limit: number, cursor: string | null): Promise<AuditPage>
   /** Every match, newest first, without holding them all in memory. */
   streamEntries(filter: AuditFilter): AsyncIterable<AuditEntry>
+  /**
+   * Appends the resolution of entry `id`, whose newest record must read `unknown`, and returns
+   * the entry with it. Rejects with AUDIT_ENTRY_NOT_FOUND (absent or outside `projectIds`),
+   * AUDIT_ENTRY_RESOLVED (already resolved), AUDIT_OUTCOME_KNOWN (outcome not `unknown`).
+   */
+  resolve(id: string, resolution: AuditResolution, projectIds: readonly string[] | '*'): Promise<AuditEntry>
   verify(): Promise<VerifyResult>
   /** Rejects when the store cannot take writes (readiness probe). */
   checkWritable(): Promise<void>

@@ -1,13 +1,13 @@
 import pg from 'pg'
-import type { AuditEntry } from './audit-entry.ts'
+import type { AuditEntry, AuditResolution } from './audit-entry.ts'
 import type { AuditFilter, AuditPage } from './audit-store.ts'
 import {
-  type AuditRecordRow, type ChainedAuditStore, type ChainVerifyResult, planBatch, prepareRecord, type PreparedRecord, recordFromRow,
-  verifyChain, type VerifyOptions
+  type AuditRecordRow, type ChainedAuditStore, type ChainVerifyResult, planBatch, prepareRecord, type PreparedRecord, prepareResolution,
+  recordFromRow, verifyChain, type VerifyOptions
 } from './audit-chain.ts'
 import {
-  batchContextFromRows, batchContextQuery, POSTGRES_DIALECT, readEntry, readEntryPage, type SqlQuery,
-  streamEntryPages
+  batchContextFromRows, batchContextQuery, entryByIdQuery, headQuery, insertRecordQuery, planResolutionOf, POSTGRES_DIALECT, readEntry,
+  readEntryPage, resolutionConflict, type SqlQuery, streamEntryPages
 } from './audit-query.ts'
 import { AuditStoreNotWritableError, AuditStoreOpenError, AuditStoreUnavailableError, AuditStoreUrlError } from './audit-errors.ts'
 import { DEFAULT_APPEND_DEADLINE_MS, GroupCommit } from './group-commit.ts'
@@ -63,7 +63,8 @@ const MIGRATION_QUERY_TIMEOUT_MS = 30 * 60_000
 const VERIFY_FETCH_SIZE = 1000
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
 
-function migrationsFor (schema: string): readonly string[] {
+/** Version 2 adds records of kind `resolution`, as in the SQLite store (see its MIGRATIONS). */
+export function migrationsFor (schema: string): readonly string[] {
   const s = `"${schema}"`
   return [`
     CREATE TABLE ${s}.audit_records (
@@ -103,6 +104,17 @@ function migrationsFor (schema: string): readonly string[] {
       END $$;
     CREATE TRIGGER audit_records_no_intent_after_final BEFORE INSERT ON ${s}.audit_records
       FOR EACH ROW EXECUTE FUNCTION ${s}.audit_records_check_insert();
+  `, `
+    ALTER TABLE ${s}.audit_records ADD COLUMN kind text NOT NULL DEFAULT 'entry' CHECK (kind IN ('entry', 'resolution'));
+    DROP INDEX ${s}.audit_records_one_per_kind;
+    CREATE UNIQUE INDEX audit_records_one_per_kind ON ${s}.audit_records (entry_id, kind, final);
+    CREATE OR REPLACE FUNCTION ${s}.audit_records_check_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.kind = 'entry' AND NOT NEW.final AND EXISTS (SELECT 1 FROM ${s}.audit_records WHERE entry_id = NEW.entry_id AND kind = 'entry' AND final) THEN
+          RAISE EXCEPTION 'audit_records: an intent after the final record is rejected' USING ERRCODE = 'unique_violation';
+        END IF;
+        RETURN NEW;
+      END $$;
   `, `
     CREATE INDEX audit_records_by_project_outcome ON ${s}.audit_records (project_id, outcome, entry_seq);
     CREATE INDEX audit_records_by_actor_outcome ON ${s}.audit_records (actor_sub, outcome, entry_seq);
@@ -279,6 +291,27 @@ export class PostgresAuditStore implements ChainedAuditStore {
     return streamEntryPages(this.#run, this.#table, POSTGRES_DIALECT, filter)
   }
 
+  /** Checked and appended under the append lock, in a transaction of its own (resolutions are rare). */
+  async resolve (id: string, resolution: AuditResolution, projectIds: readonly string[] | '*'): Promise<AuditEntry> {
+    if (this.#readOnly) throw new AuditStoreNotWritableError('opened read-only')
+    const prepared = prepareResolution(id, resolution)
+    // A database that cannot answer is 503 here as for reads; a lost race is the unique index's 409.
+    return await unavailableOnFailure(async () => {
+      try {
+        return await this.#transaction(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK_CLASS}, hashtext('${this.schema}'))`, async (client) => {
+          const read = async (query: SqlQuery) => (await client.query(query.text, query.values)).rows as Array<Record<string, unknown>>
+          const [entryRow] = await read(entryByIdQuery(this.#table, id, POSTGRES_DIALECT))
+          const [headRow] = await read(headQuery(this.#table))
+          const { row, entry } = planResolutionOf(prepared, entryRow, headRow, projectIds)
+          await read(insertRecordQuery(this.#table, row, POSTGRES_DIALECT))
+          return entry
+        })
+      } catch (error) {
+        throw resolutionConflict(error, id)
+      }
+    })
+  }
+
   /**
    * One REPEATABLE READ snapshot read through a server-side cursor: every stored row in seq
    * order (duplicates included, which keyset pages would skip), a batch at a time.
@@ -331,7 +364,7 @@ export class PostgresAuditStore implements ChainedAuditStore {
 
 /** The columns of audit_records: their row fields and PostgreSQL types. */
 const COLUMNS: ReadonlyArray<[keyof AuditRecordRow, string, string]> = [
-  ['seq', 'seq', 'bigint'], ['entryId', 'entry_id', 'text'], ['final', 'final', 'boolean'], ['entrySeq', 'entry_seq', 'bigint'],
+  ['seq', 'seq', 'bigint'], ['entryId', 'entry_id', 'text'], ['kind', 'kind', 'text'], ['final', 'final', 'boolean'], ['entrySeq', 'entry_seq', 'bigint'],
   ['projectId', 'project_id', 'text'], ['videoId', 'video_id', 'text'], ['actorSub', 'actor_sub', 'text'], ['outcome', 'outcome', 'text'],
   ['timeMs', 'time_ms', 'bigint'], ['body', 'body', 'text'], ['prevHash', 'prev_hash', 'text'], ['hash', 'hash', 'text']
 ]

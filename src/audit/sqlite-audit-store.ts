@@ -2,15 +2,15 @@ import { accessSync, constants, existsSync, mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { setImmediate as nextTurn } from 'node:timers/promises'
-import type { AuditEntry } from './audit-entry.ts'
+import type { AuditEntry, AuditResolution } from './audit-entry.ts'
 import type { AuditFilter, AuditPage } from './audit-store.ts'
 import {
-  type AuditRecordRow, type ChainedAuditStore, type ChainVerifyResult, planBatch, prepareRecord, type PreparedRecord, recordFromRow,
-  verifyChain, type VerifyOptions
+  type AuditRecordRow, type ChainedAuditStore, type ChainVerifyResult, planBatch, prepareRecord, type PreparedRecord, prepareResolution,
+  recordFromRow, verifyChain, type VerifyOptions
 } from './audit-chain.ts'
 import {
-  batchContextFromRows, batchContextQuery, insertRecordQuery, readEntry, readEntryPage, type SqlQuery, SQLITE_DIALECT,
-  streamEntryPages
+  batchContextFromRows, batchContextQuery, entryByIdQuery, headQuery, insertRecordQuery, planResolutionOf, readEntry, readEntryPage,
+  resolutionConflict, type SqlQuery, SQLITE_DIALECT, streamEntryPages
 } from './audit-query.ts'
 import { AuditStoreNotWritableError, AuditStoreOpenError } from './audit-errors.ts'
 import { DEFAULT_APPEND_DEADLINE_MS, GroupCommit } from './group-commit.ts'
@@ -29,10 +29,14 @@ const STATEMENT_CACHE_SIZE = 128
  * intent and one final record per entry; a trigger refuses an intent after the final; two more
  * refuse every UPDATE and DELETE. The other indexes serve the review filters, each ending in
  * entry_seq so a page is read in order along the index: by project, by video (and project),
- * by actor, by outcome, over everything (version 1); by project and outcome, by actor and
- * outcome (version 2).
+ * by actor, by outcome, and over everything.
+ *
+ * Version 2: records of kind `resolution` (an entry's `unknown` outcome resolved by a person).
+ * The unique index becomes (entry_id, kind, final): one intent, one final and one resolution per
+ * entry, the last enforced by the database even when two resolutions race. Entry records keep
+ * kind `entry` (the column's default), so trails written before read and verify unchanged.
  */
-const MIGRATIONS: readonly string[] = [`
+export const MIGRATIONS: readonly string[] = [`
   CREATE TABLE audit_records (
     seq INTEGER PRIMARY KEY CHECK (seq >= 1),
     entry_id TEXT NOT NULL,
@@ -59,6 +63,15 @@ const MIGRATIONS: readonly string[] = [`
     BEGIN SELECT RAISE(ABORT, 'audit_records is append-only: DELETE rejected'); END;
   CREATE TRIGGER audit_records_no_intent_after_final BEFORE INSERT ON audit_records
     WHEN NEW.final = 0 AND EXISTS (SELECT 1 FROM audit_records WHERE entry_id = NEW.entry_id AND final = 1)
+    BEGIN SELECT RAISE(ABORT, 'audit_records: an intent after the final record is rejected'); END;
+`, `
+  ALTER TABLE audit_records ADD COLUMN kind TEXT NOT NULL DEFAULT 'entry' CHECK (kind IN ('entry', 'resolution'));
+  DROP INDEX audit_records_one_per_kind;
+  CREATE UNIQUE INDEX audit_records_one_per_kind ON audit_records (entry_id, kind, final);
+  DROP TRIGGER audit_records_no_intent_after_final;
+  CREATE TRIGGER audit_records_no_intent_after_final BEFORE INSERT ON audit_records
+    WHEN NEW.kind = 'entry' AND NEW.final = 0
+      AND EXISTS (SELECT 1 FROM audit_records WHERE entry_id = NEW.entry_id AND kind = 'entry' AND final = 1)
     BEGIN SELECT RAISE(ABORT, 'audit_records: an intent after the final record is rejected'); END;
 `,
 // Outcome is a column of four values: combined with a project or an actor, a page is read in
@@ -201,6 +214,26 @@ export class SqliteAuditStore implements ChainedAuditStore {
 
   streamEntries (filter: AuditFilter): AsyncIterable<AuditEntry> {
     return streamEntryPages(this.#run, TABLE, SQLITE_DIALECT, filter)
+  }
+
+  /** Checked and appended under the write lock, in a transaction of its own (resolutions are rare). */
+  async resolve (id: string, resolution: AuditResolution, projectIds: readonly string[] | '*'): Promise<AuditEntry> {
+    if (this.#readOnly) throw new AuditStoreNotWritableError('opened read-only')
+    const prepared = prepareResolution(id, resolution)
+    const db = this.#db
+    db.exec('BEGIN IMMEDIATE')
+    try {
+      const [entryRow] = this.#runSync(entryByIdQuery(TABLE, id, SQLITE_DIALECT))
+      const [headRow] = this.#runSync(headQuery(TABLE))
+      const { row, entry } = planResolutionOf(prepared, entryRow, headRow, projectIds)
+      const insert = insertRecordQuery(TABLE, row, SQLITE_DIALECT)
+      this.#statement(insert.text).run(...(insert.values as never[]))
+      db.exec('COMMIT')
+      return entry
+    } catch (error) {
+      if (db.isTransaction) db.exec('ROLLBACK')
+      throw resolutionConflict(error, id)
+    }
   }
 
   /**

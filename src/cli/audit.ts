@@ -12,18 +12,19 @@ import { scopeOf } from '../audit/audit-query.ts'
  * The audit trail from the command line, read-only (it never creates, migrates or writes):
  *   npm run audit -- verify [--store URL] [--expect-head SEQ:HASH] [--json]
  *   npm run audit -- export [--store URL] [--format ndjson|csv] [--project P] [--video V]
- *                           [--actor SUB] [--outcome O] [--since TIME] [--until TIME]
+ *                           [--actor SUB] [--outcome O] [--resolved true|false] [--since TIME] [--until TIME]
  * Exit codes: 0 done (verify: the chain is intact), 1 verification failed, 2 usage or store error.
  */
 
 const USAGE = `usage:
   audit verify [--store URL] [--expect-head SEQ:HASH] [--json]
   audit export [--store URL] [--format ndjson|csv] [--project P] [--video V] [--actor SUB]
-               [--outcome succeeded|rejected|failed|unknown] [--since TIME] [--until TIME]
+               [--outcome succeeded|rejected|failed|unknown] [--resolved true|false] [--since TIME] [--until TIME]
 
   --store        sqlite:<path> or postgres://… (default: $AUDIT_STORE_URL, else ${DEFAULT_AUDIT_STORE_URL})
   --expect-head  a head printed by an earlier verify: fails if the chain no longer reaches it
                  with that hash (detects records removed from the end)
+  --resolved     entries whose unknown outcome was resolved (true) or not yet (false)
   --since        inclusive, ISO 8601 with a zone; --until exclusive
 `
 
@@ -48,6 +49,7 @@ const OPTIONS = {
   video: { type: 'string' },
   actor: { type: 'string' },
   outcome: { type: 'string' },
+  resolved: { type: 'string' },
   since: { type: 'string' },
   until: { type: 'string' },
   help: { type: 'boolean', short: 'h' }
@@ -125,6 +127,10 @@ async function exportEntries (url: string, values: Values, io: Io): Promise<numb
   if (values.video !== undefined) filter.videoId = values.video
   if (values.actor !== undefined) filter.actor = values.actor
   if (values.outcome !== undefined) filter.outcome = values.outcome as AuditOutcome
+  if (values.resolved !== undefined) {
+    if (values.resolved !== 'true' && values.resolved !== 'false') throw new UsageError('--resolved must be true or false')
+    filter.resolved = values.resolved === 'true'
+  }
   if (values.since !== undefined) filter.since = values.since
   if (values.until !== undefined) filter.until = values.until
   try {

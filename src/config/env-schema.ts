@@ -59,7 +59,12 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_IP_MAX: Type.Integer({ minimum: 1, default: 300, description: 'requests per client address per window, every route' }),
   RATE_LIMIT_IP_WINDOW: Type.String({ default: '1 minute', description: 'window of the per-address limit' }),
 
-  DOCS_ENABLED: Type.Optional(Type.Boolean({ description: 'Swagger UI at `/docs`; on by default, off in production unless `true`' }))
+  DOCS_ENABLED: Type.Optional(Type.Boolean({ description: 'Swagger UI at `/docs`; on by default, off in production unless `true`' })),
+  CONSOLE_ENABLED: Type.Boolean({ default: true, description: 'the audit review console (a web page for auditors) at `/console/`' }),
+
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ format: 'uri', description: 'OTLP/HTTP collector (traces to `<endpoint>/v1/traces`); unset, no span is recorded, but a `traceparent` is still continued and passed to the platform' })),
+  OTEL_SERVICE_NAME: Type.String({ default: 'livecut-bff', minLength: 1, description: '`service.name` of the exported spans' }),
+  OTEL_SDK_DISABLED: Type.Boolean({ default: false, description: '`true`: no tracing at all (an incoming `traceparent` is still passed on, no trace is started)' })
 })
 
 export type Env = Static<typeof EnvSchema>

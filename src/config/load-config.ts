@@ -234,8 +234,14 @@ function toConfig (env: Env, problems: string[], warnings: string[]) {
       default: env.DEFAULT_VISIBILITY
     },
     docsEnabled: env.DOCS_ENABLED ?? !production,
+    consoleEnabled: env.CONSOLE_ENABLED,
     auditStoreUrl: env.AUDIT_STORE_URL,
     redisUrl: env.REDIS_URL ?? null,
+    tracing: {
+      otlpEndpoint: env.OTEL_SDK_DISABLED ? null : env.OTEL_EXPORTER_OTLP_ENDPOINT ?? null,
+      serviceName: env.OTEL_SERVICE_NAME,
+      disabled: env.OTEL_SDK_DISABLED
+    },
     rateLimit: {
       cutMax: env.RATE_LIMIT_CUT_MAX,
       cutWindow: env.RATE_LIMIT_CUT_WINDOW,
@@ -247,3 +253,4 @@ function toConfig (env: Env, problems: string[], warnings: string[]) {
 
 export type Config = ReturnType<typeof toConfig>
 export type UpstreamConfig = Config['upstream']
+export type TracingConfig = Config['tracing']

@@ -10,7 +10,7 @@ declare module 'fastify' {
 }
 
 async function cutAuditPlugin (fastify: FastifyInstance): Promise<void> {
-  fastify.decorate('cutAuditRecorder', createCutAuditRecorder({ auditStore: fastify.auditStore, metrics: fastify.metrics }))
+  fastify.decorate('cutAuditRecorder', createCutAuditRecorder({ auditStore: fastify.auditStore, metrics: fastify.metrics, tracer: fastify.tracer }))
 }
 
-export default fp(cutAuditPlugin, { name: 'cut-audit', fastify: '5.x', dependencies: ['audit-store', 'metrics'] })
+export default fp(cutAuditPlugin, { name: 'cut-audit', fastify: '5.x', dependencies: ['audit-store', 'metrics', 'tracing'] })

@@ -7,6 +7,24 @@ import type { FastifyInstance } from 'fastify'
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 
 /**
+ * Swagger UI's own Content-Security-Policy, in place of the service's strict one: its logo and
+ * stylesheet icons are data: images, and its bundle adds a <style> element (refused under
+ * style-src 'self', seen in Chromium). Still no inline script, and never framed.
+ */
+export const DOCS_CSP_DIRECTIVES = {
+  'default-src': ["'self'"],
+  'base-uri': ["'self'"],
+  'connect-src': ["'self'"],
+  'font-src': ["'self'", 'data:'],
+  'frame-ancestors': ["'none'"],
+  'img-src': ["'self'", 'data:'],
+  'object-src': ["'none'"],
+  'script-src': ["'self'"],
+  'script-src-attr': ["'none'"],
+  'style-src': ["'self'", "'unsafe-inline'"]
+}
+
+/**
  * The OpenAPI 3.1 document, generated from the route schemas: served at /openapi.json,
  * committed as openapi.yaml (`npm run openapi`), and Swagger UI at /docs when enabled.
  * Registered before the routes, so it sees every one of them.
@@ -36,7 +54,7 @@ async function openApiPlugin (fastify: FastifyInstance, { docsEnabled }: { docsE
     // Shared schemas keep their $id as their component name (Problem, AuditEntry).
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }
   })
-  if (docsEnabled) await fastify.register(fastifySwaggerUi, { routePrefix: '/docs' })
+  if (docsEnabled) await fastify.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP_DIRECTIVES })
 
   fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger())
 }

@@ -24,7 +24,7 @@ async function stopAndCutClientPlugin (fastify: FastifyInstance, { config, now, 
     }
   })
   const retryBudget = new RetryBudget({ ratio: config.protection.retryBudgetRatio, now })
-  const client = createStopAndCutClient(config.upstream, { ...deps, now, breaker, retryBudget })
+  const client = createStopAndCutClient(config.upstream, { ...deps, now, breaker, retryBudget, tracer: fastify.tracer })
   fastify.decorate('stopAndCutClient', client)
   fastify.decorate('circuitBreaker', breaker)
   fastify.addHook('onClose', async () => { await client.close() })

@@ -9,6 +9,7 @@ export const AuditEventsQuerySchema = Type.Object({
   videoId: Type.Optional(Id),
   actor: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'actor subject (`sub`)' })),
   outcome: Type.Optional(AuditOutcomeSchema),
+  resolved: Type.Optional(Type.Boolean({ description: 'entries whose `unknown` outcome was resolved (true) or not (false)' })),
   since: Type.Optional({ ...DateTimeWithOffset, description: 'entries at or after this time' }),
   until: Type.Optional({ ...DateTimeWithOffset, description: 'entries before this time' }),
   limit: Type.Integer({ minimum: 1, maximum: MAX_AUDIT_PAGE, default: 50 }),
@@ -30,3 +31,11 @@ export const AuditVerifySchema = Type.Object({
     problem: Type.String()
   }))
 })
+
+/** What a person who checked the platform says about an entry whose outcome is `unknown`. */
+export const AuditResolutionBodySchema = Type.Object({
+  outcome: Type.Union([Type.Literal('succeeded'), Type.Literal('failed')]),
+  note: Type.String({ minLength: 1, maxLength: 1000, description: 'what was checked, and where' }),
+  videoPublicId: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'the VOD the cut made, if it succeeded' }))
+}, { additionalProperties: false })
+export type AuditResolutionBody = Static<typeof AuditResolutionBodySchema>

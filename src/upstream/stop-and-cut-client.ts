@@ -10,6 +10,9 @@ import type { RetryBudget } from './retry-budget.ts'
 import { backoffCeilingMs, decideRetry, type AttemptOutcome, type RetryBounds } from './retry-policy.ts'
 import { observeRequestSent } from './observe-request-sent.ts'
 import { mapPlatformAnswer, needsBody, type PlatformBody } from './map-platform-answer.ts'
+import { trace, type Tracer } from '@opentelemetry/api'
+import { startAttemptSpan, type AttemptEnding } from '../tracing/platform-attempt-span.ts'
+import { TRACER_NAME } from '../tracing/create-tracing.ts'
 
 export interface StopAndCutClientDeps {
   /** Wall clock in ms: measures the deadline and latency, and dates a `Retry-After`. */
@@ -22,6 +25,8 @@ export interface StopAndCutClientDeps {
   breaker?: Pick<CircuitBreaker, 'tryAcquire' | 'retryAfterMs' | 'recordSuccess' | 'recordFailure'>
   /** Caps retries at a share of recent requests, so a 503 storm is not multiplied by the attempt count. */
   retryBudget?: Pick<RetryBudget, 'recordRequest' | 'tryRetry'>
+  /** A span per attempt, child of the active context; the API's no-op tracer by default. */
+  tracer?: Tracer
 }
 
 export interface StopAndCutClient {
@@ -59,6 +64,7 @@ export function createStopAndCutClient (config: UpstreamConfig, deps: StopAndCut
   const now = deps.now ?? Date.now
   const sleep = deps.sleep ?? ((ms: number) => delay(ms))
   const random = deps.random ?? Math.random
+  const tracer = deps.tracer ?? trace.getTracer(TRACER_NAME)
   // loadConfig has checked it: http(s), no credentials, query or fragment.
   const baseUrl = new URL(config.baseUrl)
   const basePath = baseUrl.pathname.replace(/\/+$/, '')
@@ -167,21 +173,35 @@ export function createStopAndCutClient (config: UpstreamConfig, deps: StopAndCut
         return finish({ type: 'circuit_open', retryAfterSeconds: Math.max(1, Math.ceil(breaker.retryAfterMs() / 1000)) })
       }
       attempts += 1
-      const attempt = await attemptOnce(options, config.deadlineMs - (now() - startedAt))
+      const span = startAttemptSpan(tracer, { origin: baseUrl.origin, path: options.path }, attempts)
+      const attempt = await attemptOnce({ ...options, headers: { ...options.headers as Record<string, string>, ...span.headers } }, config.deadlineMs - (now() - startedAt))
+      const ended = (ending: Pick<AttemptEnding, 'decision' | 'reason' | 'waitMs'>): void =>
+        span.end({ status: attempt.status, failure: attempt.result?.type === 'succeeded' ? null : attempt.result?.type ?? attempt.outcome.kind, ...ending })
       if (attempt.status !== null) statuses.push(attempt.status)
       // 503s, connection failures and answers that never came count against the platform.
       if (attempt.result === null || attempt.result.type === 'unknown') breaker?.recordFailure()
       else breaker?.recordSuccess()
-      if (attempt.result !== null) return finish(attempt.result)
+      if (attempt.result !== null) {
+        ended({ decision: 'final' })
+        return finish(attempt.result)
+      }
       // Cut off before anything was sent: the platform never saw this attempt, so no outcome is unknown.
-      if (attempt.deadlineBeforeSend) return unavailable(backoffCeilingMs(attempts, bounds))
+      if (attempt.deadlineBeforeSend) {
+        ended({ decision: 'stop', reason: 'deadline' })
+        return unavailable(backoffCeilingMs(attempts, bounds))
+      }
       const retryAfterMs = attempt.outcome.kind === 'unavailable' ? attempt.outcome.retryAfterMs : null
       const decision = decideRetry({ outcome: attempt.outcome, attempt: attempts, elapsedMs: now() - startedAt, bounds, random })
       if (decision.action === 'stop') {
+        ended({ decision: 'stop', reason: decision.reason, ...('waitMs' in decision ? { waitMs: decision.waitMs } : {}) })
         // Suggest the platform's own Retry-After, else the next backoff's upper bound, to our caller.
         return unavailable(retryAfterMs ?? backoffCeilingMs(attempts, bounds))
       }
-      if (retryBudget !== undefined && !retryBudget.tryRetry()) return unavailable(retryAfterMs ?? decision.waitMs)
+      if (retryBudget !== undefined && !retryBudget.tryRetry()) {
+        ended({ decision: 'stop', reason: 'retry_budget', waitMs: decision.waitMs })
+        return unavailable(retryAfterMs ?? decision.waitMs)
+      }
+      ended({ decision: 'retry', waitMs: decision.waitMs })
       await sleep(decision.waitMs)
     }
   }

@@ -172,3 +172,19 @@ t.test('sqlite: the CLI works on a copy of the database, taken with the service 
   const csv = await cli(['export', '--store', `sqlite:${copy}`, '--format', 'csv'])
   t.equal(parseCsv(csv.stdout).length, 21)
 })
+
+t.test('export --resolved true|false: entries whose unknown outcome was resolved, with the resolution, or not', async (t) => {
+  const RESOLUTION = { outcome: 'failed', note: 'No VOD at the platform.', videoPublicId: null, by: 'carol', time: '2025-02-01T10:00:00.000Z' } as const
+  const trail = await setUpTrail(t, 'sqlite')
+  await trail.store.append(intentOf(makeEntry(1)), false)
+  await trail.store.append(intentOf(makeEntry(2)), false)
+  await trail.store.resolve('entry-2', RESOLUTION, '*')
+  const resolved = await cliInProcess(['export', '--store', trail.url, '--resolved', 'true'])
+  t.equal(resolved.code, 0)
+  t.same(resolved.stdout.trim().split('\n').map((line) => JSON.parse(line) as AuditEntry), [{ ...intentOf(makeEntry(2)), resolution: RESOLUTION }])
+  t.same((await cliInProcess(['export', '--store', trail.url, '--resolved', 'false'])).stdout.trim().split('\n').map((line) => (JSON.parse(line) as AuditEntry).id), ['entry-1'])
+  const usage = await cliInProcess(['export', '--store', trail.url, '--resolved', 'yes'])
+  t.equal(usage.code, 2)
+  t.match(usage.stderr, /--resolved must be true or false/)
+  t.match((await cliInProcess(['verify', '--store', trail.url])).stdout, /ok: 3 records verified/)
+})

@@ -48,7 +48,7 @@ t.test('postgres: instances starting at once on a new schema migrate it once', a
   const stores = await Promise.all(Array.from({ length: 4 }, async () => await openAuditStore(`${PG_URL}?schema=${schema}`)))
   t.teardown(async () => { for (const store of stores) await store.close() })
   const { rows } = await admin.query(`SELECT version FROM "${schema}".audit_schema_migrations`)
-  t.same(rows.map((row) => row.version), [1], 'one migration row')
+  t.same(rows.map((row) => row.version).sort(), [1, 2], 'one row per migration')
   await Promise.all(stores.map(async (store, i) => { await store.append(makeEntry(i), true) }))
   t.match(await stores[0]?.verify(), { ok: true, checked: 4 })
 })

@@ -42,8 +42,8 @@ for (const backend of BACKENDS) {
       // Straight into the table, past the store: the constraints and triggers hold on their own.
       const [row] = await raw.query(`SELECT * FROM ${raw.table} WHERE seq = 2`)
       const copy = (overrides: Record<string, unknown>): unknown[] => Object.values({ ...row, ...overrides })
-      const insert = `INSERT INTO ${raw.table} (seq, entry_id, final, entry_seq, project_id, video_id, actor_sub, outcome, time_ms, body, prev_hash, hash)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+      const insert = `INSERT INTO ${raw.table} (seq, entry_id, final, entry_seq, project_id, video_id, actor_sub, outcome, time_ms, body, prev_hash, hash, kind)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
       await t.rejects(raw.exec(insert, copy({ seq: 4 })), 'a second final row violates the unique index')
       await t.rejects(raw.exec(insert, copy({ seq: 4, final: backend === 'sqlite' ? 0 : false, outcome: 'unknown', entry_seq: 4 })), /intent after the final/, 'an intent row after the final')
     })

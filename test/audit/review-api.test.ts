@@ -3,9 +3,8 @@ import type { LightMyRequestResponse } from 'fastify'
 import type { App } from '../../src/app.ts'
 import type { AuditEntry, AuditOutcome } from '../../src/audit/audit-entry.ts'
 import type { AuditFilter } from '../../src/audit/audit-store.ts'
-import {
-  type Backend, BACKENDS, intentOf, makeEntry, OUTCOMES, parseCsv, seedTrail, setUpTrail, TrailModel, type TrailUnderTest
-} from '../helpers/audit-fixtures.ts'
+import { BACKENDS, intentOf, makeEntry, OUTCOMES, parseCsv, setUpTrail, type TrailUnderTest } from '../helpers/audit-fixtures.ts'
+import { isProblem, servedTrail } from '../helpers/review-api.ts'
 import { startService } from '../helpers/service.ts'
 import { hsToken } from '../helpers/tokens.ts'
 
@@ -109,15 +108,6 @@ async function walk (t: Test, app: App, token: string, params: Record<string, st
   return { ids: entries.map((entry) => entry.id), entries, pages }
 }
 
-function isProblem (t: Test, response: LightMyRequestResponse, status: number, code: string, message: string): Record<string, unknown> {
-  t.equal(response.statusCode, status, `${message}: ${status}`)
-  t.match(response.headers['content-type'], /^application\/problem\+json/, `${message}: problem+json`)
-  const body = response.json<Record<string, unknown>>()
-  t.match(body, { type: `urn:livecut:problem:${code}`, status, title: String, detail: String, requestId: String }, `${message}: problem ${code}`)
-  t.notOk('items' in body, `${message}: no entries in the answer`)
-  return body
-}
-
 /** Export bodies parsed: NDJSON lines as entries; CSV rows as records keyed by the header. */
 function ndjsonEntries (t: Test, response: LightMyRequestResponse): AuditEntry[] {
   t.equal(response.statusCode, 200, 'the NDJSON export answers 200')
@@ -143,13 +133,6 @@ function duplicates (ids: string[]): string[] {
 }
 
 /** A trail of `backend` holding `ops` (mirrored in `model`), and the service reading it. */
-async function servedTrail (t: Test, backend: Backend, ops: Array<[AuditEntry, boolean]>): Promise<{ trail: TrailUnderTest, model: TrailModel, app: App }> {
-  const trail = await setUpTrail(t, backend)
-  const model = new TrailModel()
-  await seedTrail(trail, model, ops)
-  return { trail, model, app: (await startService(t, { env: { AUDIT_STORE_URL: trail.url } })).app }
-}
-
 const ROUTES = ['/v1/audit/events', '/v1/audit/events/entry-1', '/v1/audit/verify']
 
 for (const backend of BACKENDS) {

@@ -19,10 +19,12 @@ t.test('npm run bench: every target, zero failed requests, a complete JSON repor
   const cache = tempDir(t)
   const { stdout } = await run(process.execPath, [
     BENCH, '--duration', '1', '--rounds', '2', '--warmup', '0', '--connections', '2', '--rate', '20', '--pin', 'off',
-    '--only', 'direct,bare,sqlite,postgres,sqlite-seeded', '--entries', '300', '--queries', '5', '--probe-entries', '40',
+    '--only', 'direct,bare,sqlite,sqlite-traced,postgres,sqlite-seeded', '--entries', '300', '--queries', '5', '--probe-entries', '40',
     '--pg-url', PG_URL, '--cache', cache, '--out', out
   ], { timeout: 110_000, maxBuffer: 16 * 1024 * 1024 })
   t.match(stdout, /livecut-sqlite \/ bare: [\d.]+× req\/s/)
+  t.match(stdout, /livecut-sqlite-traced \/ livecut-sqlite: [\d.]+× req\/s/, 'tracing on beside tracing off')
+  t.match(stdout, /OTLP sink: [1-9]\d* exports/, 'the traced target\'s spans reached the sink')
 
   const files = readdirSync(out).filter((name) => name.endsWith('.json'))
   t.equal(files.length, 1, 'one JSON report')
@@ -33,8 +35,12 @@ t.test('npm run bench: every target, zero failed requests, a complete JSON repor
   t.same(report.appendProbes.map((probe: { ids: string, entries: number }) => [probe.ids, probe.entries]), [['v7', 40], ['v4', 40]],
     'the SQLite store alone, with time-ordered and with random ids')
   for (const probe of report.appendProbes) t.ok(probe.entriesPerSecond > 0 && probe.cpuMicrosPerEntry > 0, `${probe.ids}: rate and CPU reported`)
+  const [v7] = report.appendProbes
+  t.match(v7.floor, { records: 80, recordsPerTransaction: 50, cpuMicrosPerEntry: Number, ratio: Number }, 'beside the floor: a raw insert of the same 80 rows in the same run')
+  t.ok(v7.floor.cpuMicrosPerEntry > 0 && Math.abs(v7.floor.ratio - v7.cpuMicrosPerEntry / v7.floor.cpuMicrosPerEntry) < 1e-9, 'the ratio is store over floor')
+  t.match(stdout, /floor: raw INSERT of the same 80 rows, 50 a transaction: \d+ µs CPU per entry; the store costs [\d.]+× the floor/)
   t.same(report.targets.map((target: { name: string }) => target.name),
-    ['direct', 'bare', 'livecut-sqlite', 'livecut-postgres', 'livecut-sqlite-seeded'], 'every target, PostgreSQL included (never skipped)')
+    ['direct', 'bare', 'livecut-sqlite', 'livecut-sqlite-traced', 'livecut-postgres', 'livecut-sqlite-seeded'], 'every target, PostgreSQL included (never skipped)')
 
   for (const target of report.targets) {
     t.equal(target.skipped, undefined, `${target.name} ran`)
@@ -74,7 +80,8 @@ t.test('npm run bench: every target, zero failed requests, a complete JSON repor
   }
   t.same(Object.keys(report.ratios).sort(), [
     'livecut-postgres / bare', 'livecut-postgres / direct', 'livecut-sqlite / bare', 'livecut-sqlite / direct',
-    'livecut-sqlite-seeded / bare', 'livecut-sqlite-seeded / direct'
+    'livecut-sqlite-seeded / bare', 'livecut-sqlite-seeded / direct',
+    'livecut-sqlite-traced / bare', 'livecut-sqlite-traced / direct', 'livecut-sqlite-traced / livecut-sqlite'
   ])
 
   // The seeded trail (kept in the cache for later runs) is a chain the service's own verification accepts.

@@ -134,3 +134,17 @@ t.test('partition: a client that goes away meanwhile is seen by the server only 
   await until(() => open() === 0)
   t.equal(open(), 0, 'closed once the partition healed')
 })
+
+t.test('loseAnswers: the request reaches the server, the answer never reaches the client, later connections are relayed', async (t) => {
+  const { relay, accepted } = await startEcho(t)
+  relay.loseAnswers(1)
+  const first = await connect(relay)
+  first.socket.write('cut')
+  await until(() => first.closed())
+  t.ok(first.closed(), 'the first connection was reset')
+  t.equal(first.received(), '', 'without its answer')
+  t.equal(accepted(), 1, 'after the server got the request and answered')
+  t.equal(relay.answersLost, 1)
+  await connectAndEcho(relay, 'again')
+  t.equal(relay.answersLost, 1, 'the next connection is relayed')
+})

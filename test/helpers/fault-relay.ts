@@ -17,13 +17,16 @@ interface Link {
   early: Buffer[]
   /** The client closed while partitioned: the server learns it at `heal()`, as it would from the network. */
   closeOnHeal: boolean
+  /** Reset as soon as the server's answer starts: see `loseAnswers`. */
+  losesAnswer: boolean
 }
 
 /**
  * A TCP relay on an ephemeral loopback port, in front of a real server, for fault tests:
  * forwards both ways; `cutAll()` resets every connection; `partition()` lets nothing through
  * either way and accepts new connections without connecting them (the peers see silence, no
- * reset) until `heal()`; `setDelay(ms)` delays each chunk.
+ * reset) until `heal()`; `setDelay(ms)` delays each chunk; `loseAnswers(n)` lets the next n
+ * connections' requests through and resets them when the answer comes.
  */
 export class FaultRelay {
   readonly #target: { host: string, port: number }
@@ -32,6 +35,8 @@ export class FaultRelay {
   #delayMs = 0
   #partitioned = false
   #accepted = 0
+  #answersToLose = 0
+  #answersLost = 0
 
   private constructor (target: { host: string, port: number }) {
     this.#target = target
@@ -49,6 +54,8 @@ export class FaultRelay {
   get port (): number { return (this.#server.address() as net.AddressInfo).port }
   /** Connections accepted so far. */
   get accepted (): number { return this.#accepted }
+  /** Connections reset by `loseAnswers` so far. */
+  get answersLost (): number { return this.#answersLost }
   /** Connections open right now. */
   get open (): number { return this.#links.size }
 
@@ -62,7 +69,8 @@ export class FaultRelay {
 
   #accept (client: net.Socket): void {
     this.#accepted++
-    const link: Link = { client, server: null, up: null, down: { to: client, queue: [], timer: null }, early: [], closeOnHeal: false }
+    const link: Link = { client, server: null, up: null, down: { to: client, queue: [], timer: null }, early: [], closeOnHeal: false, losesAnswer: this.#answersToLose > 0 }
+    if (link.losesAnswer) this.#answersToLose--
     this.#links.add(link)
     client.on('error', () => {})
     client.on('data', (chunk: Buffer) => {
@@ -81,7 +89,16 @@ export class FaultRelay {
     link.server = server
     link.up = { to: server, queue: [], timer: null }
     server.on('error', () => {})
-    server.on('data', (chunk: Buffer) => { this.#send(link.down, chunk) })
+    server.on('data', (chunk: Buffer) => {
+      if (!link.losesAnswer) {
+        this.#send(link.down, chunk)
+        return
+      }
+      if (this.#links.has(link)) this.#answersLost++
+      link.client.resetAndDestroy()
+      link.server?.resetAndDestroy()
+      this.#drop(link)
+    })
     server.on('close', () => { if (!this.#partitioned) this.#drop(link) })
     for (const chunk of link.early.splice(0)) this.#send(link.up, chunk)
   }
@@ -117,6 +134,14 @@ export class FaultRelay {
   /** Every chunk from now on (and every one still waiting, at its turn) waits `ms` more. */
   setDelay (ms: number): void {
     this.#delayMs = ms
+  }
+
+  /**
+   * The next `count` connections relay their requests, and are reset on both sides when the
+   * server's answer starts to arrive: the server acted, the client never hears of it (a lost answer).
+   */
+  loseAnswers (count: number): void {
+    this.#answersToLose = count
   }
 
   /** Resets both sides of every open connection, as a crashed host or a dropped route does. New ones are relayed. */

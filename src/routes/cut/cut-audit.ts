@@ -6,6 +6,8 @@ import type { ProblemError } from '../../problems/problem-error.ts'
 import { PROBLEM_TYPES } from '../../problems/problem-types.ts'
 import { clientIdOf } from '../../auth/token-claims.ts'
 import type { CutState } from './cut-state.ts'
+import { traceAuditWrite } from '../../tracing/audit-write-span.ts'
+import type { Tracer } from '@opentelemetry/api'
 
 // Client-supplied strings are stored bounded, so a caller cannot bloat the trail.
 const MAX_USER_AGENT = 512
@@ -51,11 +53,11 @@ function entryOf (request: FastifyRequest, state: CutState, outcome: AuditOutcom
 }
 
 /** The cut route's audit writes, built once from the store they append to. */
-export function createCutAuditRecorder ({ auditStore, metrics }: { auditStore: Pick<AuditStore, 'append'>, metrics: Metrics }) {
+export function createCutAuditRecorder ({ auditStore, metrics, tracer }: { auditStore: Pick<AuditStore, 'append'>, metrics: Metrics, tracer: Tracer }) {
   /** Records the intent before the platform is called; if this throws, the platform must not be called. */
   async function recordIntent (request: FastifyRequest, state: CutState): Promise<void> {
     const entry = entryOf(request, state, 'unknown', null, null)
-    await timedAuditWrite(metrics, 'intent', async () => { await auditStore.append(entry, false) })
+    await traceAuditWrite(tracer, request, 'intent', entry, () => timedAuditWrite(metrics, 'intent', async () => { await auditStore.append(entry, false) }))
     state.intentRecorded = true
   }
 
@@ -67,7 +69,7 @@ export function createCutAuditRecorder ({ auditStore, metrics }: { auditStore: P
     if (state.finalRecorded) return true
     const entry = entryOf(request, state, ending.outcome, ending.status, ending.reason)
     try {
-      await timedAuditWrite(metrics, 'final', async () => { await auditStore.append(entry, true) })
+      await traceAuditWrite(tracer, request, 'result', entry, () => timedAuditWrite(metrics, 'final', async () => { await auditStore.append(entry, true) }))
       state.finalRecorded = true
       return true
     } catch (error) {

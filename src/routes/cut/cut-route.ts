@@ -13,6 +13,7 @@ import { CUT_ROUTE } from './cut-path.ts'
 import { newCutState, type CutState } from './cut-state.ts'
 import { normaliseCut } from './normalise-cut.ts'
 import { problemForUpstream } from './upstream-problem.ts'
+import { withRequestTrace } from '../../tracing/request-trace.ts'
 
 export const CUT_BODY_LIMIT = 4096
 export const CUT_SCOPE = 'live:cut'
@@ -107,7 +108,8 @@ const cutRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (fastify, 
         throw new ProblemError('audit_unavailable', 'The audit trail cannot record requests right now, so the platform was not called.', { retryAfterSeconds: 5 })
       }
 
-      const outcome = await stopAndCutClient.stopAndCut({ projectId, videoId, requestId: request.id, body: upstreamBody })
+      // In the request's trace: each platform attempt is a child span and carries its traceparent.
+      const outcome = await withRequestTrace(request, () => stopAndCutClient.stopAndCut({ projectId, videoId, requestId: request.id, body: upstreamBody }))
       observeUpstream(fastify.metrics, outcome)
       const { result, ...upstream } = outcome
       state.upstream = upstream

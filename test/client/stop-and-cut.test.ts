@@ -1,0 +1,194 @@
+import t from 'tap'
+import { createLivecutClient, LivecutDeadlineError, LivecutProblemError, type CutBody, type RetryEvent } from '@livecut/client'
+import { eventually } from '../controls/support.ts'
+import { FaultRelay } from '../helpers/fault-relay.ts'
+import { startScriptedPlatform } from '../helpers/scripted-platform.ts'
+import { startService, type ServiceUnderTest } from '../helpers/service.ts'
+import { hsToken } from '../helpers/tokens.ts'
+
+// The client as a frontend uses it, against the real service on a loopback port and the
+// platform simulator behind it.
+
+const token = hsToken({ scope: 'live:cut audit:read' })
+// Short backoff so network-failure retries do not slow the suite; Retry-After still applies.
+const retry = { baseMs: 1, maxMs: 4 }
+
+async function listening (t: Parameters<typeof startService>[0], options: Parameters<typeof startService>[1] = {}): Promise<ServiceUnderTest & { origin: string }> {
+  const service = await startService(t, options)
+  const origin = await service.app.listen({ host: '127.0.0.1', port: 0 })
+  return { ...service, origin }
+}
+
+/** The entries of one video, oldest first, read back through the client. */
+async function auditOf (client: ReturnType<typeof createLivecutClient>, videoId: string) {
+  const { items } = await client.listAuditEvents({ projectId: 'proj-1', videoId })
+  return items.reverse()
+}
+
+async function rejectionOf (promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise
+  } catch (error) {
+    return error
+  }
+  throw new Error('expected a rejection')
+}
+
+t.test('a 503 answer is retried with the same Idempotency-Key after its Retry-After: one cut at the platform', async (t) => {
+  // One platform attempt per request: the service's 503 reaches the client, which retries.
+  const service = await listening(t, { env: { UPSTREAM_MAX_ATTEMPTS: '1' }, simulator: { script: [{ kind: '503', retryAfter: 1 }] } })
+  let tokenReads = 0
+  const client = createLivecutClient({ baseUrl: service.origin, token: async () => { tokenReads += 1; return token }, retry })
+  const retries: RetryEvent[] = []
+
+  const result = await client.stopAndCut('proj-1', 'live-1', { startMs: 600000, endMs: 900000, visibility: 'public' }, { onRetry: (event) => retries.push(event) })
+
+  t.equal(retries.length, 1, 'retried once')
+  const [first] = retries
+  t.equal(first?.waitMs, 1000, 'after the Retry-After the service sent (1 s), not the short backoff')
+  t.ok(first?.error instanceof LivecutProblemError && first.error.status === 503 && first.error.code === 'upstream_unavailable', 'because of the 503')
+  t.equal(tokenReads, 2, 'the token is read again for the retry (a refreshed one would be used)')
+  t.equal(service.simulator.app.simulator.calls().length, 2, 'the platform was called twice')
+  t.ok(service.simulator.app.simulator.isStopped('proj-1', 'live-1'), 'and cut once')
+
+  const trail = await auditOf(client, 'live-1')
+  t.same(trail.map((entry) => [entry.status, entry.outcome]), [[503, 'failed'], [200, 'succeeded']], 'two entries, the 503 then the cut')
+  const keys = trail.map((entry) => entry.request.idempotencyKey)
+  t.equal(new Set(keys).size, 1, 'one Idempotency-Key for both')
+  t.match(keys[0], /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a generated UUID')
+  t.equal(result.auditId, trail[1]?.id)
+  t.equal(result.videoPublicId, trail[1]?.videoPublicId)
+
+  const entry = await client.getAuditEvent(result.auditId)
+  t.equal(entry.request.idempotencyKey, keys[0], 'getAuditEvent reads one entry')
+  const verification = await client.verifyAuditTrail()
+  t.equal(verification.ok, true, 'verifyAuditTrail')
+  t.equal(verification.checked >= 2, true)
+})
+
+t.test('each logical cut has its own key; a key the caller gives is used', async (t) => {
+  const service = await listening(t)
+  const client = createLivecutClient({ baseUrl: service.origin, token, retry })
+  await client.stopAndCut('proj-1', 'live-a', {})
+  await client.stopAndCut('proj-1', 'live-b', {}, { idempotencyKey: 'cut-live-b-from-tab-7' })
+  const keys = [...await auditOf(client, 'live-a'), ...await auditOf(client, 'live-b')].map((entry) => entry.request.idempotencyKey)
+  t.equal(keys.length, 2)
+  t.not(keys[0], 'cut-live-b-from-tab-7')
+  t.equal(keys[1], 'cut-live-b-from-tab-7')
+})
+
+t.test('an answer lost on the way back: the retry with the same key is replayed, the platform is not called again', async (t) => {
+  const service = await listening(t)
+  const relay = await FaultRelay.start({ host: '127.0.0.1', port: Number(new URL(service.origin).port) })
+  t.teardown(() => relay.close())
+  relay.loseAnswers(1)
+  const auditor = createLivecutClient({ baseUrl: service.origin, token })
+  const client = createLivecutClient({ baseUrl: relay.relayUrl(service.origin), token, retry })
+  const retries: RetryEvent[] = []
+
+  const result = await client.stopAndCut('proj-1', 'live-2', { startTime: '2024-01-01T12:00:00Z', endTime: '2024-01-01T12:15:00Z' }, { onRetry: (event) => retries.push(event) })
+
+  t.equal(relay.answersLost, 1, 'the first answer never reached the client')
+  t.equal(retries.length, 1)
+  t.ok(retries[0]?.error instanceof TypeError, 'the client saw a network failure')
+  t.equal(service.simulator.app.simulator.calls().length, 1, 'the platform was called once')
+  const trail = await auditOf(auditor, 'live-2')
+  t.same(trail.map((entry) => [entry.outcome, entry.reason]), [['succeeded', null], ['rejected', 'idempotent_replay']], 'the cut, then its replay')
+  t.equal(trail[0]?.request.idempotencyKey, trail[1]?.request.idempotencyKey, 'under one key')
+  t.equal(result.auditId, trail[0]?.id, 'the replayed answer is the first one')
+  t.equal(result.videoPublicId, trail[0]?.videoPublicId)
+})
+
+t.test('a 400 is thrown as a typed problem with its errors, and is not retried', async (t) => {
+  const service = await listening(t)
+  const client = createLivecutClient({ baseUrl: service.origin, token, retry })
+  const retries: RetryEvent[] = []
+
+  const error = await rejectionOf(client.stopAndCut('proj-1', 'live-3', { startMs: 900000, endMs: 600000 }, { onRetry: (event) => retries.push(event) }))
+  t.ok(error instanceof LivecutProblemError)
+  const problem = error as LivecutProblemError
+  t.equal(problem.status, 400)
+  t.equal(problem.code, 'validation')
+  t.equal(problem.problem.type, 'urn:livecut:problem:validation')
+  t.match(problem.problem.errors, [{ field: '/endMs', in: 'body' }], 'the offending field')
+  t.match(problem.idempotencyKey, /^[0-9a-f-]{36}$/, 'the key of the cut it answered')
+
+  // A typo that got past the types (a cast, plain JS) is refused by the service, never dropped.
+  const typo = await rejectionOf(client.stopAndCut('proj-1', 'live-3', { startMS: 600000 } as unknown as CutBody)) as LivecutProblemError
+  t.equal(typo.status, 400)
+  t.match(typo.problem.errors, [{ field: '/startMS' }])
+
+  t.equal(retries.length, 0, 'no retry')
+  t.equal(service.simulator.app.simulator.calls().length, 0, 'the platform was never called')
+})
+
+t.test('other problems are typed too: 403 on the review API, a proxy\'s HTML page', async (t) => {
+  const service = await listening(t)
+  const cutter = createLivecutClient({ baseUrl: service.origin, token: hsToken({ scope: 'live:cut' }) })
+  const forbidden = await rejectionOf(cutter.listAuditEvents()) as LivecutProblemError
+  t.ok(forbidden instanceof LivecutProblemError)
+  t.equal(forbidden.status, 403)
+  t.equal(forbidden.code, 'forbidden')
+  t.equal(forbidden.idempotencyKey, null)
+
+  const proxy = await startScriptedPlatform([{ status: 502, headers: { 'content-type': 'text/html' }, body: '<html><body>Bad gateway</body></html>' }])
+  t.teardown(() => proxy.close())
+  const behindProxy = createLivecutClient({ baseUrl: proxy.url, token })
+  const page = await rejectionOf(behindProxy.stopAndCut('proj-1', 'live-4', {})) as LivecutProblemError
+  t.ok(page instanceof LivecutProblemError)
+  t.equal(page.status, 502)
+  t.equal(page.code, null, 'not one of the service\'s problems')
+  t.equal(page.problem.type, 'about:blank')
+  t.equal(proxy.received.length, 1, 'a 502 is not retried')
+})
+
+t.test('the deadline: no wait runs past it, and the last answer is thrown', async (t) => {
+  // Retry-After 5 s against a 3 s deadline: the first attempt has seconds to be answered.
+  const service = await listening(t, { env: { UPSTREAM_MAX_ATTEMPTS: '1' }, simulator: { script: [{ kind: '503', retryAfter: 5 }] } })
+  const client = createLivecutClient({ baseUrl: service.origin, token, retry })
+  const retries: RetryEvent[] = []
+  const error = await rejectionOf(client.stopAndCut('proj-1', 'live-5', {}, { deadlineMs: 3000, onRetry: (event) => retries.push(event) })) as LivecutProblemError
+  t.ok(error instanceof LivecutProblemError, 'the 503 itself')
+  t.equal(error.status, 503)
+  t.equal(retries.length, 0, 'the 5 s Retry-After would end past the deadline: no wait, no retry')
+  t.equal(service.simulator.app.simulator.calls().length, 1)
+})
+
+t.test('the deadline during an attempt: outcome unknown, and a later call with the same key gets the cut\'s answer', async (t) => {
+  const service = await listening(t, { simulator: { script: [{ kind: 'delay', ms: 2500 }] } })
+  const client = createLivecutClient({ baseUrl: service.origin, token, retry })
+  const error = await rejectionOf(client.stopAndCut('proj-1', 'live-6', {}, { deadlineMs: 500 })) as LivecutDeadlineError
+  t.ok(error instanceof LivecutDeadlineError)
+  t.equal(error.attempts, 1)
+  t.match(error.idempotencyKey, /^[0-9a-f-]{36}$/)
+  // The abandoned request goes on at the service: it is at the platform before the next call.
+  await eventually('the first request reached the platform', () => service.simulator.app.simulator.calls().length === 1)
+
+  // The first request is still at the platform: the service answers 409 idempotency_in_flight
+  // until it ends, which the client waits out, then the first answer is replayed.
+  const retries: RetryEvent[] = []
+  const result = await client.stopAndCut('proj-1', 'live-6', {}, { idempotencyKey: error.idempotencyKey, onRetry: (event) => retries.push(event) })
+  t.ok(retries.length >= 1, 'waited for the first request')
+  t.ok(retries.every((event) => event.error instanceof LivecutProblemError && event.error.code === 'idempotency_in_flight'))
+  t.equal(service.simulator.app.simulator.calls().length, 1, 'the platform was called once')
+  const trail = await auditOf(client, 'live-6')
+  t.equal(result.auditId, trail[0]?.id, 'the answer is the first request\'s cut')
+  t.equal(trail.at(-1)?.reason, 'idempotent_replay')
+})
+
+t.test('abort: before the first attempt, and during a wait', async (t) => {
+  const service = await listening(t, { env: { UPSTREAM_MAX_ATTEMPTS: '1' }, simulator: { script: [{ kind: '503', retryAfter: 1 }] } })
+  const client = createLivecutClient({ baseUrl: service.origin, token, retry })
+
+  const early = new AbortController()
+  const earlyReason = new Error('the user left the page')
+  early.abort(earlyReason)
+  t.equal(await rejectionOf(client.stopAndCut('proj-1', 'live-7', {}, { signal: early.signal })), earlyReason, 'rejects with the signal\'s reason')
+  t.equal(service.simulator.app.simulator.calls().length, 0, 'nothing sent')
+
+  const during = new AbortController()
+  const duringReason = new Error('cancelled by the user')
+  const error = await rejectionOf(client.stopAndCut('proj-1', 'live-7', {}, { signal: during.signal, onRetry: () => during.abort(duringReason) }))
+  t.equal(error, duringReason, 'the wait after the 503 ends with the abort')
+  t.equal(service.simulator.app.simulator.calls().length, 1, 'no second attempt')
+})
