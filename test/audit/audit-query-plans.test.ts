@@ -7,8 +7,8 @@ import { type Backend, BACKENDS, setUpTrail, type TrailUnderTest } from '../help
 // weigh their choices, with statistics gathered the way each store gets them: SQLite's own
 // `PRAGMA optimize` when the store opens, PostgreSQL's ANALYZE (what autovacuum runs). A page
 // must be read along the index of the most selective filter given (video, then actor, then
-// project; outcome, a column of four values, only with them or alone), never along the index of
-// a low-selectivity column while a selective one exists.
+// project; outcome, a column of four values, and the resolved state only with them or alone),
+// never along the index of a low-selectivity column while a selective one exists.
 
 const RECORDS = 200_000
 const PROJECTS = 200
@@ -61,8 +61,8 @@ async function indexesUsed (trail: TrailUnderTest, query: SqlQuery): Promise<str
   return found
 }
 
-type Part = 'project' | 'video' | 'actor' | 'outcome' | 'time'
-const PARTS: readonly Part[] = ['project', 'video', 'actor', 'outcome', 'time']
+type Part = 'project' | 'video' | 'actor' | 'outcome' | 'time' | 'resolved'
+const PARTS: readonly Part[] = ['project', 'video', 'actor', 'outcome', 'time', 'resolved']
 
 /** The filter an index serves first ('none': the order alone, or no index at all). */
 const FAMILY: Record<string, string> = {
@@ -100,6 +100,7 @@ function filterOf (parts: readonly Part[], projectIds: AuditFilter['projectIds']
     filter.since = new Date(BASE_TIME + RECORDS * 400).toISOString()
     filter.until = new Date(BASE_TIME + RECORDS * 500).toISOString()
   }
+  if (parts.includes('resolved')) filter.resolved = false
   return filter
 }
 
