@@ -153,16 +153,15 @@ function resolutionJoin (table: string): string {
 }
 
 /** One SELECT of entry rows for one project (or all, or an IN list), newest first. */
-function entrySelect (table: string, scope: AuditScope, projectCondition: (q: QueryBuilder) => string | null, before: number | null, limit: number, q: QueryBuilder): string {
+function entrySelect (table: string, scope: AuditScope, projectCondition: ((q: QueryBuilder, column: string) => string) | null, before: number | null, limit: number, q: QueryBuilder): string {
   const conditions: string[] = []
-  const project = projectCondition(q)
-  const driver = drivingFilter(scope, project !== null)
-  // The project and the outcome lead composite indexes (video, project; project or actor, outcome): they stay indexable.
-  const column = (name: string, filter: typeof driver): string => filter === driver || filter === 'project' ||
-    (filter === 'outcome' && (driver === 'actor' || driver === 'project'))
+  const driver = drivingFilter(scope, projectCondition !== null)
+  // Second columns of composite indexes stay indexable: the project after a video, the outcome after a project or an actor.
+  const column = (name: string, filter: typeof driver): string => filter === driver ||
+    (filter === 'project' && driver === 'video') || (filter === 'outcome' && (driver === 'actor' || driver === 'project'))
     ? `r.${name}`
     : q.dialect.unindexed(`r.${name}`)
-  if (project !== null) conditions.push(project)
+  if (projectCondition !== null) conditions.push(projectCondition(q, column('project_id', 'project')))
   if (scope.videoId !== undefined) conditions.push(`${column('video_id', 'video')} = ${q.param(scope.videoId)}`)
   if (scope.actor !== undefined) conditions.push(`${column('actor_sub', 'actor')} = ${q.param(scope.actor)}`)
   if (scope.outcome !== undefined) conditions.push(`${column('outcome', 'outcome')} = ${q.param(scope.outcome)}`)
@@ -182,15 +181,17 @@ export function entryPageQuery (table: string, scope: AuditScope, before: number
   const q = new QueryBuilder(dialect)
   const { projects } = scope
   let text: string
+  // A video's or an actor's index serves a claim of several projects in one walk.
+  const oneWalk = scope.videoId !== undefined || scope.actor !== undefined
   if (projects === '*') {
-    text = entrySelect(table, scope, () => null, before, limit, q)
-  } else if (projects.length === 1 || projects.length > MAX_PROJECT_SUBQUERIES) {
-    text = entrySelect(table, scope, (b) => projects.length === 1
-      ? `r.project_id = ${b.param(projects[0])}`
-      : `r.project_id IN (${projects.map((id) => b.param(id)).join(', ')})`, before, limit, q)
+    text = entrySelect(table, scope, null, before, limit, q)
+  } else if (projects.length === 1 || projects.length > MAX_PROJECT_SUBQUERIES || oneWalk) {
+    text = entrySelect(table, scope, (b, column) => projects.length === 1
+      ? `${column} = ${b.param(projects[0])}`
+      : `${column} IN (${projects.map((id) => b.param(id)).join(', ')})`, before, limit, q)
   } else {
     // A page per project along its own index, merged: no sort over all rows of the claim.
-    const parts = projects.map((id, i) => `SELECT * FROM (${entrySelect(table, scope, (b) => `r.project_id = ${b.param(id)}`, before, limit, q)}) p${i}`)
+    const parts = projects.map((id, i) => `SELECT * FROM (${entrySelect(table, scope, (b, column) => `${column} = ${b.param(id)}`, before, limit, q)}) p${i}`)
     text = `${parts.join(' UNION ALL ')} ORDER BY entry_seq DESC LIMIT ${q.param(limit)}`
   }
   return { text, values: q.values }
