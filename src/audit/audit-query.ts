@@ -155,7 +155,10 @@ function resolutionJoin (table: string): string {
 /** One SELECT of entry rows for one project (or all, or an IN list), newest first. */
 function entrySelect (table: string, scope: AuditScope, projectCondition: ((q: QueryBuilder, column: string) => string) | null, before: number | null, limit: number, q: QueryBuilder): string {
   const conditions: string[] = []
-  const driver = drivingFilter(scope, projectCondition !== null)
+  // A claim of many projects covers much of the trail: walking the order (or the outcome) and
+  // checking the project is quicker than gathering all their records and sorting them.
+  const manyProjects = scope.projects !== '*' && scope.projects.length > MAX_PROJECT_SUBQUERIES
+  const driver = drivingFilter(scope, projectCondition !== null && !manyProjects)
   // Second columns of composite indexes stay indexable: the project after a video, the outcome after a project or an actor.
   const column = (name: string, filter: typeof driver): string => filter === driver ||
     (filter === 'project' && driver === 'video') || (filter === 'outcome' && (driver === 'actor' || driver === 'project'))
