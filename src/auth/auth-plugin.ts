@@ -84,9 +84,9 @@ function unauthenticated (error: Error & { code?: string }): ProblemError {
   return new ProblemError('unauthenticated', reason, { challenge: `${REALM}, error="invalid_token", error_description="${reason}"` })
 }
 
-async function authPlugin (fastify: FastifyInstance, { config }: { config: Config }): Promise<void> {
-  await fastify.register(fastifyJwt, jwtOptions(config.jwt))
-  const projectsClaim = config.jwt.projectsClaim
+async function authPlugin (fastify: FastifyInstance, { jwt }: { jwt: Config['jwt'] }): Promise<void> {
+  await fastify.register(fastifyJwt, jwtOptions(jwt))
+  const projectsClaim = jwt.projectsClaim
 
   fastify.decorate('callerProjects', (request: FastifyRequest) => projectsOf(request.user, projectsClaim))
 

@@ -33,20 +33,20 @@ function enforce (limit: Limit, reply: FastifyReply, name: 'address' | 'subject'
  * Counted in Redis when REDIS_URL is set; they fail open when Redis is unreachable — the
  * idempotency keys and video locks, which fail closed, are what prevents double cuts.
  */
-async function rateLimitPlugin (fastify: FastifyInstance, { config }: { config: Config }): Promise<void> {
+async function rateLimitPlugin (fastify: FastifyInstance, limits: Config['rateLimit']): Promise<void> {
   await fastify.register(fastifyRateLimit, {
     global: false,
     skipOnError: true,
     ...(fastify.redis !== null && { redis: fastify.redis, nameSpace: 'livecut:rate:' })
   })
   const perAddress = fastify.createRateLimit({
-    max: config.rateLimit.ipMax,
-    timeWindow: config.rateLimit.ipWindow,
+    max: limits.ipMax,
+    timeWindow: limits.ipWindow,
     keyGenerator: (request) => `ip:${request.ip}`
   })
   const perSubject = fastify.createRateLimit({
-    max: config.rateLimit.cutMax,
-    timeWindow: config.rateLimit.cutWindow,
+    max: limits.cutMax,
+    timeWindow: limits.cutWindow,
     keyGenerator: (request) => `sub:${String(request.user?.sub)}`
   })
 

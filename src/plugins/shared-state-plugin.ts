@@ -1,7 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
-import type { Config } from '../config/load-config.ts'
 import { createConcurrencyStores } from '../concurrency/index.ts'
 import type { IdempotencyStore } from '../concurrency/idempotency.ts'
 import type { InFlightLock } from '../concurrency/lock.ts'
@@ -24,10 +23,10 @@ const LEASE_MARGIN_MS = 30_000
  * REDIS_URL is set so that every instance shares them. Both fail closed (503) when Redis is
  * unreachable: a double cut is worse than a refused one.
  */
-async function sharedStatePlugin (fastify: FastifyInstance, { config, now }: { config: Config, now: () => number }): Promise<void> {
+async function sharedStatePlugin (fastify: FastifyInstance, { redisUrl, upstreamDeadlineMs, now }: { redisUrl: string | null, upstreamDeadlineMs: number, now: () => number }): Promise<void> {
   let redis: Redis | null = null
-  if (config.redisUrl !== null) {
-    redis = createRedisConnection(config.redisUrl, {
+  if (redisUrl !== null) {
+    redis = createRedisConnection(redisUrl, {
       connectionName: 'livecut-bff',
       onError: (error) => { fastify.log.warn({ err: error }, 'redis: connection error') }
     })
@@ -40,7 +39,7 @@ async function sharedStatePlugin (fastify: FastifyInstance, { config, now }: { c
     const connection = redis
     fastify.addHook('onClose', async () => { await closeRedisConnection(connection) })
   }
-  const leaseMs = config.upstream.deadlineMs + LEASE_MARGIN_MS
+  const leaseMs = upstreamDeadlineMs + LEASE_MARGIN_MS
   const stores = createConcurrencyStores({ redis: redis ?? undefined, idempotency: { leaseMs }, lockLeaseMs: leaseMs, now })
   fastify.decorate('redis', redis)
   fastify.decorate('idempotencyStore', stores.idempotency)

@@ -7,7 +7,8 @@ import type { AuditEntry } from '../../src/audit/audit-entry.ts'
 import { failureEnvelope } from '../../src/simulator/simulator-app.ts'
 import { startService } from '../helpers/service.ts'
 import { hsToken } from '../helpers/tokens.ts'
-import { auditByRequestId, callsFor, cutter, eventually, PlatformGate, PROBLEM_JSON, uniqueId, type Answer } from './support.ts'
+import { cutter, type Answer } from '../helpers/cut-request.ts'
+import { auditByRequestId, callsFor, eventually, PlatformGate, PROBLEM_JSON, uniqueId } from './support.ts'
 import { deleteKeysAtTeardown, TEST_REDIS_URL } from '../helpers/redis.ts'
 
 const DAY_MS = 24 * 60 * 60 * 1000

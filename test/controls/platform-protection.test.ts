@@ -6,7 +6,8 @@ import t from 'tap'
 import { manualClock } from '../helpers/clock.ts'
 import { startService, type ServiceUnderTest } from '../helpers/service.ts'
 import { hsToken } from '../helpers/tokens.ts'
-import { auditByRequestId, cutter, PROBLEM_JSON, type Answer } from './support.ts'
+import { cutter, type Answer } from '../helpers/cut-request.ts'
+import { auditByRequestId, PROBLEM_JSON } from './support.ts'
 
 const platformCalls = (service: ServiceUnderTest): number => service.simulator.app.simulator.calls().length
 

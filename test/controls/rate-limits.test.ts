@@ -6,7 +6,8 @@ import { Agent } from 'undici'
 import type { AuditEntry } from '../../src/audit/audit-entry.ts'
 import { startService, type ServiceUnderTest } from '../helpers/service.ts'
 import { hsToken } from '../helpers/tokens.ts'
-import { auditByRequestId, callsFor, cutRequest, flatHeaders, PROBLEM_JSON, socketCutRequest, type Answer } from './support.ts'
+import { cutRequest, flatHeaders, socketCutRequest, type Answer } from '../helpers/cut-request.ts'
+import { auditByRequestId, callsFor, PROBLEM_JSON } from './support.ts'
 
 const WRONG_SECRET = 'not-the-secret-the-service-verifies-with!!'
 

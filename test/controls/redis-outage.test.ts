@@ -6,7 +6,8 @@ import t, { type Test } from 'tap'
 import { createRedisServer } from '../helpers/redis-server.ts'
 import { startService, type ServiceUnderTest } from '../helpers/service.ts'
 import { hsToken } from '../helpers/tokens.ts'
-import { auditByRequestId, callsFor, cutter, eventually, PlatformGate, PROBLEM_JSON, type Answer } from './support.ts'
+import { cutter, type Answer } from '../helpers/cut-request.ts'
+import { auditByRequestId, callsFor, eventually, PlatformGate, PROBLEM_JSON } from './support.ts'
 
 function assertFailsClosed (t: Test, answer: Answer, what: string): void {
   t.equal(answer.status, 503, `${what}: 503`)

@@ -4,7 +4,8 @@
 import { randomInt } from 'node:crypto'
 import t from 'tap'
 import { startService, type ServiceUnderTest } from '../helpers/service.ts'
-import { auditByRequestId, callsFor, PlatformGate, socketCutRequest, uniqueId, type Answer } from './support.ts'
+import { socketCutRequest, type Answer } from '../helpers/cut-request.ts'
+import { auditByRequestId, callsFor, PlatformGate, uniqueId } from './support.ts'
 import { deleteKeysAtTeardown, TEST_REDIS_URL } from '../helpers/redis.ts'
 
 interface Instance { name: string, service: ServiceUnderTest, origin: string }

@@ -4,7 +4,8 @@
 import t, { type Test } from 'tap'
 import { startService, type ServiceUnderTest } from '../helpers/service.ts'
 import { hsToken } from '../helpers/tokens.ts'
-import { auditByRequestId, callsFor, cutter, eventually, PlatformGate, PROBLEM_JSON, socketCutRequest, uniqueId, type Answer, type Cut } from './support.ts'
+import { cutter, socketCutRequest, type Answer, type Cut } from '../helpers/cut-request.ts'
+import { auditByRequestId, callsFor, eventually, PlatformGate, PROBLEM_JSON, uniqueId } from './support.ts'
 import { deleteKeysAtTeardown, TEST_REDIS_URL } from '../helpers/redis.ts'
 
 /** Generous platform timeouts: a call held by the gate must not time out while a test looks at it. */

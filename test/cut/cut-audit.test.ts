@@ -3,6 +3,7 @@ import t from 'tap'
 import type { AuditEntry } from '../../src/audit/audit-entry.ts'
 import { BACKENDS, setUpTrail } from '../helpers/audit-fixtures.ts'
 import { PLATFORM_KEY, startService } from '../helpers/service.ts'
+import { injectCut } from '../helpers/cut-request.ts'
 import { hsToken, TEST_JWT_SECRET } from '../helpers/tokens.ts'
 
 interface Expected { status: number, outcome: string, reason: string | null }
@@ -19,18 +20,13 @@ for (const backend of BACKENDS) {
 
     async function send (name: string, want: Expected, options: { video?: string, payload?: string, token?: string | null, contentType?: string, headers?: Record<string, string> } = {}) {
       const requestId = `${backend}-${name}-${++n}`
-      const response = await app.inject({
-        method: 'POST',
-        url: `/v1/projects/proj-1/live-videos/${options.video ?? `live-${n}`}/cut`,
-        headers: {
-          'x-request-id': requestId,
-          'user-agent': 'console/2.1',
-          cookie: 'session=cookie-value-123',
-          ...(options.token === null ? {} : { authorization: `Bearer ${options.token ?? token}` }),
-          'content-type': options.contentType ?? 'application/json',
-          ...options.headers
-        },
-        payload: options.payload ?? '{}'
+      const response = await injectCut(app, {
+        video: options.video ?? `live-${n}`,
+        requestId,
+        token: options.token === undefined ? token : options.token,
+        payload: options.payload ?? '{}',
+        ...(options.contentType !== undefined && { contentType: options.contentType }),
+        headers: { 'user-agent': 'console/2.1', cookie: 'session=cookie-value-123', ...options.headers }
       })
       t.equal(response.statusCode, want.status, `${name} answered ${want.status}`)
       expected.set(requestId, want)

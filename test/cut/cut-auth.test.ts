@@ -3,16 +3,12 @@ import { once } from 'node:events'
 import { createPublicKey, generateKeyPairSync } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { startService, type ServiceUnderTest } from '../helpers/service.ts'
+import { injectCut } from '../helpers/cut-request.ts'
 import { hsToken, rsaKeyPair, signWith, TEST_JWT_SECRET, unsignedToken } from '../helpers/tokens.ts'
 
-const cutUrl = (project = 'proj-1'): string => `/v1/projects/${project}/live-videos/live-${Math.random().toString(36).slice(2)}/cut`
-
 async function cutWith (service: ServiceUnderTest, authorization: string | undefined, project = 'proj-1') {
-  return await service.app.inject({
-    method: 'POST',
-    url: cutUrl(project),
-    headers: authorization === undefined ? {} : { authorization }
-  })
+  const video = `live-${Math.random().toString(36).slice(2)}`
+  return await injectCut(service.app, { project, video, payload: null, ...(authorization === undefined ? { token: null } : { authorization }) })
 }
 
 function assertUnauthenticated (t: Test, response: Awaited<ReturnType<typeof cutWith>>, service: ServiceUnderTest): void {

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { PLATFORM_KEY, startService } from '../helpers/service.ts'
 import { hsToken } from '../helpers/tokens.ts'
+import { injectCut } from '../helpers/cut-request.ts'
 
 const service = await startService(t, { env: { UPSTREAM_TIMEOUT_MS: '300', UPSTREAM_API_KEYS: '{"proj-2":"key-of-project-two"}' } })
 const { app, simulator, logs } = service
@@ -8,13 +9,7 @@ const sim = simulator.app.simulator
 let counter = 0
 
 async function cut (body: object = {}, options: { project?: string, video?: string, headers?: Record<string, string> } = {}) {
-  const project = options.project ?? 'proj-1'
-  return await app.inject({
-    method: 'POST',
-    url: `/v1/projects/${project}/live-videos/${options.video ?? `live-${++counter}`}/cut`,
-    headers: { authorization: `Bearer ${hsToken({ projects: ['proj-1', 'proj-2'] })}`, 'content-type': 'application/json', ...options.headers },
-    payload: JSON.stringify(body)
-  })
+  return await injectCut(app, { ...options, body, video: options.video ?? `live-${++counter}`, token: hsToken({ projects: ['proj-1', 'proj-2'] }) })
 }
 
 t.beforeEach(() => { sim.reset() })

@@ -1,21 +1,16 @@
 import t, { type Test } from 'tap'
 import { startService } from '../helpers/service.ts'
 import { hsToken } from '../helpers/tokens.ts'
+import { injectCut } from '../helpers/cut-request.ts'
 
 const service = await startService(t)
 const { app, simulator } = service
-const cutUrl = (project = 'proj-1', video = 'live-1'): string => `/v1/projects/${project}/live-videos/${video}/cut`
 let videoCounter = 0
 const freshVideo = (): string => `live-${++videoCounter}`
 
-interface CutOptions { url?: string, headers?: Record<string, string>, token?: string, payload?: string }
+interface CutOptions { project?: string, video?: string, headers?: Record<string, string>, token?: string, payload?: string }
 async function cut (body: unknown, options: CutOptions = {}) {
-  return await app.inject({
-    method: 'POST',
-    url: options.url ?? cutUrl('proj-1', freshVideo()),
-    headers: { authorization: `Bearer ${options.token ?? hsToken()}`, 'content-type': 'application/json', ...options.headers },
-    payload: options.payload ?? JSON.stringify(body)
-  })
+  return await injectCut(app, { ...options, body, video: options.video ?? freshVideo() })
 }
 
 /** A 400 problem that names `field` in `part`, and the platform not called. */
@@ -120,11 +115,11 @@ t.test('the body may be 4 KiB, not a byte more', async (t) => {
 
 t.test('path ids: 1–64 of A-Z a-z 0-9 _ -, the first alphanumeric', async (t) => {
   const anyProject = hsToken({ projects: '*' })
-  await rejects(t, {}, '/projectId', 'path', { url: cutUrl('-proj', 'live-1'), token: anyProject })
-  await rejects(t, {}, '/projectId', 'path', { url: cutUrl('p'.repeat(65), 'live-1'), token: anyProject })
-  await rejects(t, {}, '/videoId', 'path', { url: cutUrl('proj-1', 'live.1'), token: anyProject })
-  await rejects(t, {}, '/videoId', 'path', { url: cutUrl('proj-1', '_live'), token: anyProject })
-  const longest = await cut({}, { url: cutUrl('p'.repeat(64), 'v'.repeat(64)), token: anyProject })
+  await rejects(t, {}, '/projectId', 'path', { project: '-proj', video: 'live-1', token: anyProject })
+  await rejects(t, {}, '/projectId', 'path', { project: 'p'.repeat(65), video: 'live-1', token: anyProject })
+  await rejects(t, {}, '/videoId', 'path', { project: 'proj-1', video: 'live.1', token: anyProject })
+  await rejects(t, {}, '/videoId', 'path', { project: 'proj-1', video: '_live', token: anyProject })
+  const longest = await cut({}, { project: 'p'.repeat(64), video: 'v'.repeat(64), token: anyProject })
   t.equal(longest.statusCode, 200, '64 characters are accepted')
 })
 
@@ -160,7 +155,7 @@ t.test('what the platform receives for each accepted body', async (t) => {
 
 t.test('an absent body, or an empty JSON body, cuts the whole stream', async (t) => {
   simulator.app.simulator.reset()
-  const noBody = await app.inject({ method: 'POST', url: cutUrl('proj-1', freshVideo()), headers: { authorization: `Bearer ${hsToken()}` } })
+  const noBody = await injectCut(app, { video: freshVideo(), payload: null })
   t.equal(noBody.statusCode, 200, 'no body, no content type')
   const emptyJson = await cut(undefined, { payload: '' })
   t.equal(emptyJson.statusCode, 200, 'empty body with application/json')

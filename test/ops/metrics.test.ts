@@ -6,7 +6,7 @@ import { startSimulator } from '../../src/simulator/server.ts'
 import { freePort } from '../helpers/redis-server.ts'
 import { startServerProcess } from '../helpers/server-process.ts'
 import { PLATFORM_KEY, startService } from '../helpers/service.ts'
-import { hsToken } from '../helpers/tokens.ts'
+import { injectCut } from '../helpers/cut-request.ts'
 
 // The text exposition format: comments, or `name{labels} value`.
 const SAMPLE = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? -?(\d+(\.\d+)?(e[+-]?\d+)?|NaN|\+Inf|-Inf)$/i
@@ -30,7 +30,7 @@ t.test('/metrics parses as Prometheus text and its counters move', async (t) => 
     t.match(response.headers['content-type'], /^text\/plain/)
     return parse(response.body)
   }
-  const cut = async (video: string) => await app.inject({ method: 'POST', url: `/v1/projects/proj-1/live-videos/${video}/cut`, headers: { authorization: `Bearer ${hsToken()}` } })
+  const cut = async (video: string) => await injectCut(app, { video, payload: null })
 
   const before = await scrape()
   t.equal(before.get('livecut_upstream_circuit_state'), 0, 'the circuit starts closed')
@@ -60,7 +60,7 @@ t.test('the circuit state shows on /metrics', async (t) => {
   const { app, simulator } = await startService(t, { env: { BREAKER_FAILURE_THRESHOLD: '2', UPSTREAM_MAX_ATTEMPTS: '1' } })
   simulator.app.simulator.setFaults({ rate503: 1 })
   for (const video of ['a', 'b']) {
-    await app.inject({ method: 'POST', url: `/v1/projects/proj-1/live-videos/${video}/cut`, headers: { authorization: `Bearer ${hsToken()}` } })
+    await injectCut(app, { video, payload: null })
   }
   const samples = parse((await app.inject({ url: '/metrics' })).body)
   t.equal(samples.get('livecut_upstream_circuit_state'), 2, 'open')

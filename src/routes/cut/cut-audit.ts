@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import type { AuditEntry, AuditOutcome } from '../../audit/audit-entry.ts'
 import type { AuditStore } from '../../audit/audit-store.ts'
-import { timedAuditWrite, type Metrics } from '../../plugins/metrics-plugin.ts'
+import { timedAuditWrite, type Metrics } from '../../metrics/metrics.ts'
 import type { ProblemError } from '../../problems/problem-error.ts'
 import { PROBLEM_TYPES } from '../../problems/problem-types.ts'
 import { clientIdOf } from '../../auth/token-claims.ts'

@@ -4,7 +4,7 @@ import type { Config } from '../../config/load-config.ts'
 import { ProblemError } from '../../problems/problem-error.ts'
 import { prepareProblemReply, problemBody } from '../../problems/send-problem.ts'
 import { toProblem } from '../../problems/to-problem.ts'
-import { observeUpstream } from '../../plugins/metrics-plugin.ts'
+import { observeUpstream } from '../../metrics/metrics.ts'
 import { problemResponses } from '../../schemas/common.ts'
 import { CutHeadersSchema, CutParamsSchema, CutResponseSchema, cutBodySchema } from '../../schemas/cut.ts'
 import { pickReplayableHeaders } from '../../concurrency/idempotency.ts'
@@ -31,7 +31,7 @@ declare module 'fastify' {
  * intent → call the platform → audit the result → reply. Every way out, the error handler
  * included, leaves exactly one audit entry.
  */
-const cutRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (fastify, { config }) => {
+const cutRoute: FastifyPluginAsyncTypebox<{ visibility: Config['visibility'] }> = async (fastify, options) => {
   const { stopAndCutClient, cutAuditRecorder: audit } = fastify
   const guards = createCutGuards({ idempotencyStore: fastify.idempotencyStore, videoLock: fastify.videoLock })
   fastify.decorateRequest('cutState', null)
@@ -64,7 +64,7 @@ const cutRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (fastify, 
       security: [{ bearerAuth: [CUT_SCOPE] }],
       params: CutParamsSchema,
       headers: CutHeadersSchema,
-      body: cutBodySchema(Object.keys(config.visibility.options)),
+      body: cutBodySchema(Object.keys(options.visibility.options)),
       response: {
         200: CutResponseSchema,
         ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422, 429, 502, 503, 504)
@@ -83,7 +83,7 @@ const cutRoute: FastifyPluginAsyncTypebox<{ config: Config }> = async (fastify, 
     const { projectId, videoId } = request.params
     const idempotencyKey = request.headers['idempotency-key'] ?? null
     state.idempotencyKey = idempotencyKey
-    const { cut, visibility, upstreamBody } = normaliseCut(request.body, Date.now(), config.visibility)
+    const { cut, visibility, upstreamBody } = normaliseCut(request.body, Date.now(), options.visibility)
     state.cut = cut
     state.visibility = visibility
 
