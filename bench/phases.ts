@@ -97,7 +97,7 @@ export async function loadPhase (ctx: Context, target: TargetName, server: Serve
   return { ...result, cutsAtPlatform: stopped, cpuPercent, problem }
 }
 
-/** Per filter combination (96 of them) on the seeded trail: first pages, then the pages after each. */
+/** Per filter combination (64 of them) on the seeded trail: at most this many first pages (`--queries` caps it), each followed this deep. */
 const REVIEW_COMBINATION_QUERIES = 30
 const REVIEW_COMBINATION_PAGES = 5
 
@@ -223,8 +223,9 @@ export async function saturate (ctx: Context, servers: Map<TargetName, Server>, 
         log(`  review API on ${head.toLocaleString('en')} records: ${options.queries} queries of each kind, one at a time`)
         result.auditQueries = await measureAuditQueries(ctx, server.process, head)
         for (const q of result.auditQueries) log(`    ${q.kind}: p50 ${fixed(q.latencyMs.p50)} ms, p99 ${fixed(q.latencyMs.p99)} ms (${q.meanItems} items a page)${q.problem === null ? '' : ` — FAILED: ${q.problem}`}`)
-        log(`  every filter combination on the database: ${REVIEW_COMBINATION_QUERIES} queries of each, ${REVIEW_COMBINATION_PAGES} pages deep`)
-        result.reviewCombinations = await measureReviewQueries(server.trail.url, options.entries, REVIEW_COMBINATION_QUERIES, REVIEW_COMBINATION_PAGES, (line) => { log(`  ${line}`) })
+        const combinationQueries = Math.min(options.queries, REVIEW_COMBINATION_QUERIES)
+        log(`  every filter combination on the database: ${combinationQueries} queries of each, ${REVIEW_COMBINATION_PAGES} pages deep`)
+        result.reviewCombinations = await measureReviewQueries(server.trail.url, options.entries, combinationQueries, REVIEW_COMBINATION_PAGES, (line) => { log(`  ${line}`) })
       }
     }
   }

@@ -74,6 +74,12 @@ t.test('npm run bench: every target, zero failed requests, a complete JSON repor
     t.equal(query.problem, null, `${query.kind}: every query answered 200`)
     t.equal(query.queries, 5)
   }
+  // Every filter combination straight on the database, each with the plan it used.
+  t.equal(seeded.reviewCombinations.length, 64, 'every combination of five filters, over every project and two claims')
+  for (const combination of seeded.reviewCombinations) {
+    t.equal(combination.failed, 0, `${combination.kind}: every query answered`)
+    t.ok(combination.queries === 5 && combination.plan.some((line: string) => line.includes('audit_records_by_')), `${combination.kind}: 5 queries, a plan along an index`)
+  }
   for (const ratio of Object.values(report.ratios) as Array<{ median: number, rounds: number[] }>) {
     t.equal(ratio.rounds.length, 2, 'a ratio per round')
     t.ok(ratio.rounds.includes(ratio.median), 'the median is one of them')
