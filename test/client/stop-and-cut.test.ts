@@ -1,5 +1,5 @@
-import t from 'tap'
-import { createLivecutClient, LivecutDeadlineError, LivecutProblemError, type CutBody, type RetryEvent } from '@livecut/client'
+import t, { type Test } from 'tap'
+import { createLivecutClient, LivecutDeadlineError, LivecutProblemError, type CutBody, type ResolutionBody, type RetryEvent } from '@livecut/client'
 import { eventually } from '../controls/support.ts'
 import { FaultRelay } from '../helpers/fault-relay.ts'
 import { startScriptedPlatform } from '../helpers/scripted-platform.ts'
@@ -191,4 +191,75 @@ t.test('abort: before the first attempt, and during a wait', async (t) => {
   const error = await rejectionOf(client.stopAndCut('proj-1', 'live-7', {}, { signal: during.signal, onRetry: () => during.abort(duringReason) }))
   t.equal(error, duringReason, 'the wait after the 503 ends with the abort')
   t.equal(service.simulator.app.simulator.calls().length, 1, 'no second attempt')
+})
+
+/** A cut whose platform never answers: the service gives up after its timeout, and the entry reads `unknown`. */
+async function unknownOutcome (t: Test) {
+  const service = await listening(t, { env: { UPSTREAM_TIMEOUT_MS: '200', UPSTREAM_MAX_ATTEMPTS: '1' }, simulator: { script: [{ kind: 'hang' }] } })
+  const timedOut = await rejectionOf(createLivecutClient({ baseUrl: service.origin, token, retry }).stopAndCut('proj-1', 'live-8', {})) as LivecutProblemError
+  t.equal(timedOut.code, 'upstream_timeout', 'the cut timed out')
+  const auditor = createLivecutClient({ baseUrl: service.origin, token })
+  const [entry, ...others] = (await auditor.listAuditEvents({ videoId: 'live-8', outcome: 'unknown' })).items
+  t.equal(others.length, 0)
+  if (entry === undefined) throw new Error('no entry with an unknown outcome')
+  return { service, auditor, entry }
+}
+
+const NOTE = 'Checked in the platform console: the VOD exists.'
+const resolverToken = hsToken({ sub: 'carol', scope: 'audit:read audit:resolve' })
+
+t.test('resolveAuditEvent: the entry is read back with its resolution, its outcome stays unknown; a second one is a 409', async (t) => {
+  const { service, auditor, entry } = await unknownOutcome(t)
+  let sent = 0
+  const resolver = createLivecutClient({ baseUrl: service.origin, token: resolverToken, fetch: async (input, init) => { sent += 1; return await fetch(input, init) } })
+
+  const resolved = await resolver.resolveAuditEvent(entry.id, { outcome: 'succeeded', note: NOTE, videoPublicId: 'vod-found' })
+  t.match(resolved, { id: entry.id, outcome: 'unknown', resolution: { outcome: 'succeeded', note: NOTE, videoPublicId: 'vod-found', by: 'carol', time: /^\d{4}-\d\d-\d\dT/ } })
+  const readBack = await auditor.getAuditEvent(entry.id)
+  t.same(readBack, resolved, 'getAuditEvent reads the same entry, resolution included')
+  t.equal(readBack.outcome, 'unknown', 'its own outcome is unchanged')
+  t.same((await auditor.listAuditEvents({ videoId: 'live-8', resolved: true })).items.map((item) => item.id), [entry.id], 'listed as resolved')
+
+  const second = await rejectionOf(resolver.resolveAuditEvent(entry.id, { outcome: 'failed', note: 'second thoughts' })) as LivecutProblemError
+  t.ok(second instanceof LivecutProblemError)
+  t.equal(second.status, 409)
+  t.equal(second.code, 'already_resolved')
+  t.equal(second.idempotencyKey, null)
+  t.equal(sent, 2, 'one request per call: the 409 is not retried')
+  t.equal((await auditor.getAuditEvent(entry.id)).resolution?.outcome, 'succeeded', 'the first resolution stands')
+  t.match(await auditor.verifyAuditTrail(), { ok: true })
+})
+
+t.test('resolveAuditEvent: a bad body is a 400 with its errors, and nothing is resolved', async (t) => {
+  const { service, auditor, entry } = await unknownOutcome(t)
+  const resolver = createLivecutClient({ baseUrl: service.origin, token: resolverToken })
+
+  const empty = await rejectionOf(resolver.resolveAuditEvent(entry.id, { outcome: 'failed', note: '' })) as LivecutProblemError
+  t.ok(empty instanceof LivecutProblemError)
+  t.equal(empty.status, 400)
+  t.equal(empty.code, 'validation')
+  t.match(empty.problem.errors, [{ field: '/note', in: 'body' }], 'the offending field')
+  // What the types refuse (a cast, plain JS) the service refuses too.
+  const unknown = await rejectionOf(resolver.resolveAuditEvent(entry.id, { outcome: 'unknown', note: NOTE } as unknown as ResolutionBody)) as LivecutProblemError
+  t.equal(unknown.status, 400)
+  t.match(unknown.problem.errors, [{ field: '/outcome', in: 'body' }])
+  t.equal((await auditor.getAuditEvent(entry.id)).resolution, undefined, 'still unresolved')
+
+  const reader = await rejectionOf(auditor.resolveAuditEvent(entry.id, { outcome: 'failed', note: NOTE })) as LivecutProblemError
+  t.equal(reader.status, 403, 'audit:read alone may not resolve')
+  t.equal(reader.code, 'forbidden')
+})
+
+t.test('resolveAuditEvent: a lost answer is not retried; reading the entry tells whether it was resolved', async (t) => {
+  const { service, auditor, entry } = await unknownOutcome(t)
+  const relay = await FaultRelay.start({ host: '127.0.0.1', port: Number(new URL(service.origin).port) })
+  t.teardown(() => relay.close())
+  relay.loseAnswers(1)
+  const resolver = createLivecutClient({ baseUrl: relay.relayUrl(service.origin), token: resolverToken })
+
+  const error = await rejectionOf(resolver.resolveAuditEvent(entry.id, { outcome: 'failed', note: 'No VOD; the live video still runs.' }))
+  t.ok(error instanceof TypeError, 'the network failure reaches the caller')
+  t.equal(relay.answersLost, 1)
+  t.equal(relay.accepted, 1, 'no second request')
+  t.match((await auditor.getAuditEvent(entry.id)).resolution, { outcome: 'failed', by: 'carol' }, 'the service had resolved it')
 })

@@ -26,10 +26,10 @@ t.test('the committed client types are the generated ones (npm run client:genera
 })
 
 t.test('the type-level test: without its @ts-expect-error markers, each marked call is a type error', async (t) => {
-  const file = `${root}test/client/cut-body.types.ts`
+  const file = `${root}test/client/request-bodies.types.ts`
   const source = readFileSync(file, 'utf8')
   const marked = source.split('\n').flatMap((line, index) => line.startsWith('// @ts-expect-error') ? [index + 1] : [])
-  t.equal(marked.length, 3)
+  t.equal(marked.length, 6)
   const config = ts.getParsedCommandLineOfConfigFile(`${root}tsconfig.json`, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })
   if (config === undefined) throw new Error('tsconfig.json could not be read')
   const compile = (text: string): readonly ts.Diagnostic[] => {
@@ -47,4 +47,7 @@ t.test('the type-level test: without its @ts-expect-error markers, each marked c
   const messages = unmarked.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')).join('\n')
   t.match(messages, /'startMS' does not exist/, 'the typo is named')
   t.match(messages, /"secret"/)
+  t.match(messages, /"unknown"/, 'outcome unknown is refused')
+  t.match(messages, /'note' is missing/)
+  t.match(messages, /'by' does not exist/)
 })

@@ -21,6 +21,7 @@ export { LivecutDeadlineError, LivecutProblemError }
 /** @typedef {Omit<NonNullable<operations['listAuditEvents']['parameters']['query']>, 'limit'> & { limit?: number }} AuditEventsQuery `limit` defaults to 50 on the service */
 /** @typedef {operations['listAuditEvents']['responses'][200]['content']['application/json']} AuditEventsPage */
 /** @typedef {operations['verifyAuditTrail']['responses'][200]['content']['application/json']} AuditVerification */
+/** @typedef {operations['resolveAuditEvent']['requestBody']['content']['application/json']} ResolutionBody */
 
 /**
  * @typedef {object} LivecutClientOptions
@@ -169,6 +170,24 @@ export function createLivecutClient ({ baseUrl, token, fetch, retry }) {
      */
     async verifyAuditTrail (options = {}) {
       return await dataOf(api.GET('/v1/audit/verify', {
+        headers: { authorization: await authorization() },
+        signal: options.signal
+      }))
+    },
+
+    /**
+     * Records what became of a cut whose outcome is `unknown`, as a person who checked the
+     * platform found it (scope `audit:resolve`). Sent once, never retried: a resolution is
+     * that person's decision, and a 409 `already_resolved` tells them someone else made it.
+     * @param {string} id the entry's id
+     * @param {ResolutionBody} body
+     * @param {RequestOptions} [options]
+     * @returns {Promise<AuditEntry>} the entry with its `resolution`; its own `outcome` stays `unknown`
+     */
+    async resolveAuditEvent (id, body, options = {}) {
+      return await dataOf(api.POST('/v1/audit/events/{id}/resolution', {
+        params: { path: { id } },
+        body,
         headers: { authorization: await authorization() },
         signal: options.signal
       }))

@@ -32,6 +32,16 @@ export function createLivecutClient({ baseUrl, token, fetch, retry }: LivecutCli
      * @returns {Promise<AuditVerification>}
      */
     verifyAuditTrail(options?: RequestOptions): Promise<AuditVerification>;
+    /**
+     * Records what became of a cut whose outcome is `unknown`, as a person who checked the
+     * platform found it (scope `audit:resolve`). Sent once, never retried: a resolution is
+     * that person's decision, and a 409 `already_resolved` tells them someone else made it.
+     * @param {string} id the entry's id
+     * @param {ResolutionBody} body
+     * @param {RequestOptions} [options]
+     * @returns {Promise<AuditEntry>} the entry with its `resolution`; its own `outcome` stays `unknown`
+     */
+    resolveAuditEvent(id: string, body: ResolutionBody, options?: RequestOptions): Promise<AuditEntry>;
 };
 export type LivecutClient = ReturnType<typeof createLivecutClient>;
 export type Problem = components["schemas"]["Problem"];
@@ -46,6 +56,7 @@ export type AuditEventsQuery = Omit<NonNullable<operations["listAuditEvents"]["p
 };
 export type AuditEventsPage = operations["listAuditEvents"]["responses"][200]["content"]["application/json"];
 export type AuditVerification = operations["verifyAuditTrail"]["responses"][200]["content"]["application/json"];
+export type ResolutionBody = operations["resolveAuditEvent"]["requestBody"]["content"]["application/json"];
 export type LivecutClientOptions = {
     /**
      * origin of the service, e.g. `https://livecut.internal`

@@ -16,3 +16,14 @@ void client.stopAndCut('proj-1', 'live-1', { startMS: 600000, endMs: 900000 })
 void client.stopAndCut('proj-1', 'live-1', { visibility: 'secret' })
 // @ts-expect-error milliseconds are numbers
 void client.stopAndCut('proj-1', 'live-1', { startMs: '600000', endMs: 900000 })
+
+// A resolution: what the person found, and the VOD if there is one.
+void client.resolveAuditEvent('entry-1', { outcome: 'succeeded', note: 'The platform lists the VOD.', videoPublicId: 'vod-1' })
+void client.resolveAuditEvent('entry-1', { outcome: 'failed', note: 'No VOD; the live video still runs.' })
+
+// @ts-expect-error a resolution says what happened: unknown is what it resolves
+void client.resolveAuditEvent('entry-1', { outcome: 'unknown', note: 'Could not tell.' })
+// @ts-expect-error the note of what was checked is required
+void client.resolveAuditEvent('entry-1', { outcome: 'failed' })
+// @ts-expect-error the resolver comes from the token, not the body
+void client.resolveAuditEvent('entry-1', { outcome: 'failed', note: 'No VOD.', by: 'mallory' })
