@@ -5,6 +5,7 @@ import { loadProblem, runLoad, runPaced, type LatencySummary, type LoadResult } 
 import type { TargetName } from './options.ts'
 import { cpuSeconds, machineBusySeconds, peakRssMiB, postgresCpuSeconds, type ServerProcess, unpin } from './processes.ts'
 import type { ProfileSummary } from './profile-summary.ts'
+import { measureReviewQueries, type ReviewQueryResult } from './review-queries.ts'
 import { fixed, medianBy } from './report.ts'
 import { projectName, SEED_PROJECTS, SEED_SUBJECTS, SEED_VIDEOS, subjectName, videoName } from './seed-audit.ts'
 import { measureVerification, type VerificationResult } from './verify-phase.ts'
@@ -40,6 +41,8 @@ export interface TargetResult {
   peakRssMiB?: number | null
   auditedSucceeded?: number
   auditQueries?: AuditQueryResult[]
+  /** Every filter combination straight on the database, with the plan each used. */
+  reviewCombinations?: ReviewQueryResult[]
   verification?: VerificationResult
   profile?: { file: string, summary: ProfileSummary }
 }
@@ -95,6 +98,10 @@ export async function loadPhase (ctx: Context, target: TargetName, server: Serve
   if (problem === null && stopped < ok) problem = `${ok} answers 200 but the platform stopped only ${stopped} videos`
   return { ...result, cutsAtPlatform: stopped, cpuPercent, problem }
 }
+
+/** Per filter combination (64 of them) on the seeded trail: at most this many first pages (`--queries` caps it), each followed this deep. */
+const REVIEW_COMBINATION_QUERIES = 30
+const REVIEW_COMBINATION_PAGES = 5
 
 interface AuditQueryResult {
   kind: string
@@ -218,6 +225,9 @@ export async function saturate (ctx: Context, servers: Map<TargetName, Server>, 
         log(`  review API on ${head.toLocaleString('en')} records: ${options.queries} queries of each kind, one at a time`)
         result.auditQueries = await measureAuditQueries(ctx, server.process, head)
         for (const q of result.auditQueries) log(`    ${q.kind}: p50 ${fixed(q.latencyMs.p50)} ms, p99 ${fixed(q.latencyMs.p99)} ms (${q.meanItems} items a page)${q.problem === null ? '' : ` — FAILED: ${q.problem}`}`)
+        const combinationQueries = Math.min(options.queries, REVIEW_COMBINATION_QUERIES)
+        log(`  every filter combination on the database: ${combinationQueries} queries of each, ${REVIEW_COMBINATION_PAGES} pages deep`)
+        result.reviewCombinations = await measureReviewQueries(server.trail.url, options.entries, combinationQueries, REVIEW_COMBINATION_PAGES, (line) => { log(`  ${line}`) })
         const seeded = server
         result.verification = await measureVerification({
           trailUrl: server.trail.url,

@@ -22,19 +22,27 @@ export interface SqlDialect {
   /** `column` is one of the strings bound, as `list` makes them, to the n-th parameter. */
   inList: (column: string, n: number) => string
   list: (values: readonly string[]) => unknown
+  /**
+   * `column` in a condition no index may serve. SQLite's planner, on statistics gathered with
+   * `analysis_limit`, takes a four-valued outcome for as selective as a project (BENCHMARKS.md):
+   * there the page's index is chosen here. PostgreSQL's full statistics choose well.
+   */
+  unindexed: (column: string) => string
 }
 
 export const SQLITE_DIALECT: SqlDialect = {
   param: (n) => `?${n}`,
   bool: (value) => value ? 1 : 0,
   inList: (column, n) => `${column} IN (SELECT value FROM json_each(?${n}))`,
-  list: (values) => JSON.stringify(values)
+  list: (values) => JSON.stringify(values),
+  unindexed: (column) => `+${column}`
 }
 export const POSTGRES_DIALECT: SqlDialect = {
   param: (n) => `$${n}`,
   bool: (value) => value,
   inList: (column, n) => `${column} = ANY($${n}::text[])`,
-  list: (values) => values
+  list: (values) => values,
+  unindexed: (column) => column
 }
 
 export interface SqlQuery {
@@ -119,12 +127,24 @@ export function decodeCursor (cursor: string): number {
 
 class QueryBuilder {
   readonly values: unknown[] = []
-  readonly #dialect: SqlDialect
-  constructor (dialect: SqlDialect) { this.#dialect = dialect }
+  readonly dialect: SqlDialect
+  constructor (dialect: SqlDialect) { this.dialect = dialect }
   param (value: unknown): string {
     this.values.push(value)
-    return this.#dialect.param(this.values.length)
+    return this.dialect.param(this.values.length)
   }
+}
+
+/**
+ * The filter whose index a page is read along: the most selective one given. A video has a
+ * handful of cuts, an actor thousands, a project up to millions; an outcome is one of four.
+ * The other equality filters are checked on the rows that index yields.
+ */
+function drivingFilter (scope: AuditScope, projects: boolean): 'video' | 'actor' | 'project' | 'outcome' | null {
+  if (scope.videoId !== undefined) return 'video'
+  if (scope.actor !== undefined) return 'actor'
+  if (projects) return 'project'
+  return scope.outcome !== undefined ? 'outcome' : null
 }
 
 /** The entry's resolution record, as `x`, if it has one. */
@@ -133,13 +153,21 @@ function resolutionJoin (table: string): string {
 }
 
 /** One SELECT of entry rows for one project (or all, or an IN list), newest first. */
-function entrySelect (table: string, scope: AuditScope, projectCondition: (q: QueryBuilder) => string | null, before: number | null, limit: number, q: QueryBuilder): string {
+function entrySelect (table: string, scope: AuditScope, projectCondition: ((q: QueryBuilder, column: string) => string) | null, before: number | null, limit: number, q: QueryBuilder): string {
   const conditions: string[] = []
-  const project = projectCondition(q)
-  if (project !== null) conditions.push(project)
-  if (scope.videoId !== undefined) conditions.push(`r.video_id = ${q.param(scope.videoId)}`)
-  if (scope.actor !== undefined) conditions.push(`r.actor_sub = ${q.param(scope.actor)}`)
-  if (scope.outcome !== undefined) conditions.push(`r.outcome = ${q.param(scope.outcome)}`)
+  // A claim of many projects covers much of the trail: walking the order (or the outcome) and
+  // checking the project is quicker than gathering all their records and sorting them.
+  const manyProjects = scope.projects !== '*' && scope.projects.length > MAX_PROJECT_SUBQUERIES
+  const driver = drivingFilter(scope, projectCondition !== null && !manyProjects)
+  // Second columns of composite indexes stay indexable: the project after a video, the outcome after a project or an actor.
+  const column = (name: string, filter: typeof driver): string => filter === driver ||
+    (filter === 'project' && driver === 'video') || (filter === 'outcome' && (driver === 'actor' || driver === 'project'))
+    ? `r.${name}`
+    : q.dialect.unindexed(`r.${name}`)
+  if (projectCondition !== null) conditions.push(projectCondition(q, column('project_id', 'project')))
+  if (scope.videoId !== undefined) conditions.push(`${column('video_id', 'video')} = ${q.param(scope.videoId)}`)
+  if (scope.actor !== undefined) conditions.push(`${column('actor_sub', 'actor')} = ${q.param(scope.actor)}`)
+  if (scope.outcome !== undefined) conditions.push(`${column('outcome', 'outcome')} = ${q.param(scope.outcome)}`)
   if (scope.sinceMs !== undefined) conditions.push(`r.time_ms >= ${q.param(scope.sinceMs)}`)
   if (scope.untilMs !== undefined) conditions.push(`r.time_ms < ${q.param(scope.untilMs)}`)
   if (before !== null) conditions.push(`r.entry_seq < ${q.param(before)}`)
@@ -156,15 +184,17 @@ export function entryPageQuery (table: string, scope: AuditScope, before: number
   const q = new QueryBuilder(dialect)
   const { projects } = scope
   let text: string
+  // A video's or an actor's index serves a claim of several projects in one walk.
+  const oneWalk = scope.videoId !== undefined || scope.actor !== undefined
   if (projects === '*') {
-    text = entrySelect(table, scope, () => null, before, limit, q)
-  } else if (projects.length === 1 || projects.length > MAX_PROJECT_SUBQUERIES) {
-    text = entrySelect(table, scope, (b) => projects.length === 1
-      ? `r.project_id = ${b.param(projects[0])}`
-      : `r.project_id IN (${projects.map((id) => b.param(id)).join(', ')})`, before, limit, q)
+    text = entrySelect(table, scope, null, before, limit, q)
+  } else if (projects.length === 1 || projects.length > MAX_PROJECT_SUBQUERIES || oneWalk) {
+    text = entrySelect(table, scope, (b, column) => projects.length === 1
+      ? `${column} = ${b.param(projects[0])}`
+      : `${column} IN (${projects.map((id) => b.param(id)).join(', ')})`, before, limit, q)
   } else {
     // A page per project along its own index, merged: no sort over all rows of the claim.
-    const parts = projects.map((id, i) => `SELECT * FROM (${entrySelect(table, scope, (b) => `r.project_id = ${b.param(id)}`, before, limit, q)}) p${i}`)
+    const parts = projects.map((id, i) => `SELECT * FROM (${entrySelect(table, scope, (b, column) => `${column} = ${b.param(id)}`, before, limit, q)}) p${i}`)
     text = `${parts.join(' UNION ALL ')} ORDER BY entry_seq DESC LIMIT ${q.param(limit)}`
   }
   return { text, values: q.values }

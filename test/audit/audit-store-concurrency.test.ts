@@ -2,9 +2,9 @@ import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { migrationsFor } from '../../src/audit/postgres-audit-store.ts'
 import pg from 'pg'
 import { openAuditStore } from '../../src/audit/open-audit-store.ts'
+import { migrationsFor } from '../../src/audit/postgres-audit-store.ts'
 import { BACKENDS, intentOf, makeEntry, PG_URL, setUpTrail } from '../helpers/audit-fixtures.ts'
 
 const run = promisify(execFile)

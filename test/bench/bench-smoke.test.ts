@@ -74,6 +74,12 @@ t.test('npm run bench: every target, zero failed requests, a complete JSON repor
     t.equal(query.problem, null, `${query.kind}: every query answered 200`)
     t.equal(query.queries, 5)
   }
+  // Every filter combination straight on the database, each with the plan it used.
+  t.equal(seeded.reviewCombinations.length, 64, 'every combination of five filters, over every project and two claims')
+  for (const combination of seeded.reviewCombinations) {
+    t.equal(combination.failed, 0, `${combination.kind}: every query answered`)
+    t.ok(combination.queries === 5 && combination.plan.some((line: string) => line.includes('audit_records_by_')), `${combination.kind}: 5 queries, a plan along an index`)
+  }
   // Verification on the seeded trail: every record checked by each way of verifying it, the cuts loaded before and during.
   const { verification } = seeded
   const records = verification.oneThread.records
