@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import t from 'tap'
 import type { Page } from 'playwright-core'
 import type { AuditEntry } from '../../src/audit/audit-entry.ts'
+import { checkpointsOf, getJson, type Jwk } from '../helpers/checkpoints.ts'
 import { ARTIFACTS, unexpectedConsoleErrors, watchedPage } from '../helpers/browser.ts'
 import { parseCsv } from '../helpers/audit-fixtures.ts'
 import { applyFilter, expectVideos, PROJ_1_NEWEST_FIRST, signIn, startConsoleTrail, videosShown } from '../helpers/console-trail.ts'
@@ -12,7 +13,7 @@ import { hsToken } from '../helpers/tokens.ts'
 
 // One browser and a trail of real cuts on a machine shared by several test files: more than the default.
 t.setTimeout(300_000)
-const { base, browser, startedAt, entryOf, openConsole, troubles } = await startConsoleTrail(t)
+const { service, base, browser, startedAt, entryOf, openConsole, troubles } = await startConsoleTrail(t)
 const consoleUrl = `${base}/console/`
 const auditorToken = hsToken({ sub: 'auditor-1', scope: 'audit:read', projects: ['proj-1'] })
 const otherAuditorToken = hsToken({ sub: 'auditor-2', scope: 'audit:read', projects: ['proj-2'] })
@@ -187,6 +188,26 @@ t.test('an expired or refused token leads back to the token field, with the prob
   await page.getByRole('button', { name: 'Forget the token' }).click()
   t.ok(await page.locator('#trail-view').isHidden(), 'forgetting the token hides the trail')
   t.equal(await page.locator('#entries tbody tr').count(), 0, 'and removes the entries from the page')
+})
+
+t.test('trail integrity: the latest signed checkpoint as the API lists it, confirmed by the verification', async (t) => {
+  const [latest] = (await checkpointsOf(service.app, '?limit=1')).items
+  if (latest === undefined) throw new Error('set-up: no checkpoint was signed')
+  const { kid } = await getJson<Jwk>(service.app, '/v1/audit/public-key')
+  const page = await openConsole()
+  await signIn(page, auditorToken)
+  await page.locator('#verify-result.verify-ok').waitFor()
+  const verified = await getJson<{ checked: number, head: { seq: number } }>(service.app, '/v1/audit/verify')
+  t.equal(await page.locator('#verify-result').textContent(), `Chain intact: ${verified.checked} records checked.`, 'the verification result')
+  t.equal(await page.locator('#verify-head dd[data-field="head.seq"]').textContent(), String(verified.head.seq), 'the head it reached')
+  await page.locator('#checkpoint-fields dd[data-field="seq"]').waitFor()
+  const field = async (name: string): Promise<string | null> => await page.locator(`#checkpoint-fields dd[data-field="${name}"]`).textContent()
+  t.equal(await field('seq'), String(latest.seq), 'the latest checkpoint\'s record number')
+  t.equal(await field('keyId'), latest.keyId, 'its key id')
+  t.equal(latest.keyId, kid, 'the key id of the service\'s public key')
+  t.equal(await field('hash'), latest.hash, 'its hash')
+  t.equal(await page.locator('#checkpoint-fields dd[data-field="time"] time').getAttribute('datetime'), latest.time, 'its time')
+  t.equal(await page.locator('#checkpoint-status').textContent(), 'Its signature and the chain up to it verified.', 'confirmed by the verification answer')
 })
 
 t.test('parts whose API this service does not serve are absent, whatever the token may do', async (t) => {

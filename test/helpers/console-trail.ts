@@ -3,12 +3,14 @@ import type { Page } from 'playwright-core'
 import type { AuditEntry } from '../../src/audit/audit-entry.ts'
 import type { ScriptedFault } from '../../src/simulator/simulator-state.ts'
 import { launchChromium, watchedPage, type PageTrouble } from './browser.ts'
+import { ManualClock, SIGNING_KEY } from './checkpoints.ts'
 import { startService } from './service.ts'
 import { hsToken } from './tokens.ts'
 
 // What the console's browser tests share: the real service on a loopback port whose trail holds
 // cuts made through the cut route (the platform simulator answering, with scripted faults for
-// each outcome), one Chromium for the file, and the steps an auditor takes on the page.
+// each outcome) and signed checkpoints of it, one Chromium for the file, and the steps an
+// auditor takes on the page.
 
 interface Cut { project: string, video: string, sub: string, body?: unknown, fault?: ScriptedFault[], status: number }
 
@@ -28,10 +30,17 @@ const CUTS: Cut[] = [
 export const PROJ_1_NEWEST_FIRST = CUTS.filter((cut) => cut.project === 'proj-1').map((cut) => cut.video).reverse()
 
 export async function startConsoleTrail (t: Test) {
-  // Short, so the hanging platform call becomes an `unknown` outcome at once.
-  const service = await startService(t, { env: { UPSTREAM_TIMEOUT_MS: '200' } })
-  const base = await service.app.listen({ host: '127.0.0.1', port: 0 })
+  // A checkpoint every 10 records; the interval timer of the injected clock never fires, so the
+  // latest checkpoint stays the one the set-up's cuts caused.
+  const clock = new ManualClock()
   const startedAt = new Date(Math.floor(Date.now() / 1000) * 1000)
+  clock.nowMs = startedAt.getTime()
+  const service = await startService(t, {
+    // Short, so the hanging platform call becomes an `unknown` outcome at once.
+    env: { UPSTREAM_TIMEOUT_MS: '200', AUDIT_SIGNING_KEY: SIGNING_KEY, AUDIT_CHECKPOINT_RECORDS: '10' },
+    build: { checkpointClock: clock }
+  })
+  const base = await service.app.listen({ host: '127.0.0.1', port: 0 })
   for (const cut of CUTS) {
     if (cut.fault !== undefined) service.simulator.app.simulator.script(cut.fault)
     const response = await fetch(`${base}/v1/projects/${cut.project}/live-videos/${cut.video}/cut`, {
@@ -42,6 +51,7 @@ export async function startConsoleTrail (t: Test) {
     await response.arrayBuffer()
     if (response.status !== cut.status) throw new Error(`set-up: the cut of ${cut.video} answered ${response.status}, not ${cut.status}`)
   }
+  await service.app.auditCheckpoints.schedule.idle()
 
   /** An entry as the review API gives it, to compare the page with. */
   async function entryOf (video: string): Promise<AuditEntry & { resolution?: unknown }> {

@@ -12,12 +12,8 @@
 
 /** @typedef {Paths['/v1/audit/events/{id}/resolution']['post']['requestBody']['content']['application/json']} ResolutionRequest */
 
-/**
- * SPEC's signed checkpoint, for the panel the page shows only when the service serves
- * /v1/audit/checkpoints (see features.js); not yet in this service's OpenAPI document.
- * @typedef {{ seq: number, hash: string, time: string, keyId: string, signature: string }} Checkpoint
- * @typedef {{ items: Checkpoint[], nextCursor: string | null }} CheckpointPage
- */
+/** @typedef {import('../../../clients/typescript/types/openapi').components['schemas']['AuditCheckpoint']} Checkpoint */
+/** @typedef {Paths['/v1/audit/checkpoints']['get']['responses'][200]['content']['application/json']} CheckpointPage */
 
 /** A failed call: what the problem+json body said, or what went wrong on the way. */
 export class ApiProblem extends Error {

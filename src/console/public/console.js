@@ -9,7 +9,6 @@ import { featuresOf, NO_FEATURES } from './features.js'
 /** @typedef {import('./api.js').AuditEntry} AuditEntry */
 /** @typedef {import('./api.js').AuditPage} AuditPage */
 /** @typedef {import('./api.js').VerifyAnswer} VerifyAnswer */
-/** @typedef {import('./api.js').Checkpoint} Checkpoint */
 /** @typedef {import('./api.js').CheckpointPage} CheckpointPage */
 /** @typedef {import('./api.js').EventsQuery} EventsQuery */
 /** @typedef {import('./claims.js').TokenClaims} TokenClaims */
@@ -307,14 +306,14 @@ async function resolveEntry () {
 
 async function loadIntegrity () {
   view.verifyResult.textContent = 'Verifying the hash chain…'
-  /** @type {VerifyAnswer & { head?: { seq: number, hash: string } | null, checkpoint?: Checkpoint | null }} */
+  /** @type {VerifyAnswer} */
   const result = await api().get('v1/audit/verify')
   view.verifyResult.className = result.ok ? 'verify verify-ok' : 'verify verify-bad'
   view.verifyResult.textContent = result.ok
     ? `Chain intact: ${result.checked} records checked.`
     : `Verification failed after ${result.checked} records: record ${result.firstBad?.seq} (${result.firstBad?.problem})` +
       (result.firstBad?.entryId == null ? '.' : `, entry ${result.firstBad.entryId}.`)
-  showFields(view.verifyHead, result.head === undefined ? {} : { head: result.head })
+  showFields(view.verifyHead, { head: result.head })
   view.checkpointPanel.hidden = !state.features.checkpoints
   if (!state.features.checkpoints) return
   /** @type {CheckpointPage} */
