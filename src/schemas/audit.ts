@@ -5,6 +5,11 @@ import { DateTimeWithOffset, Id } from './common.ts'
 export const MAX_AUDIT_PAGE = 500
 export const DEFAULT_AUDIT_PAGE = 50
 
+// The paging of every review list. Optional: with a default, a client need not send it (the
+// query validator fills it in).
+const PageLimit = Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_AUDIT_PAGE, default: DEFAULT_AUDIT_PAGE }))
+const PageCursor = Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: '`nextCursor` of the previous page' }))
+
 export const AuditEventsQuerySchema = Type.Object({
   projectId: Type.Optional(Id),
   videoId: Type.Optional(Id),
@@ -13,9 +18,8 @@ export const AuditEventsQuerySchema = Type.Object({
   resolved: Type.Optional(Type.Boolean({ description: 'entries whose `unknown` outcome was resolved (true) or not (false)' })),
   since: Type.Optional({ ...DateTimeWithOffset, description: 'entries at or after this time' }),
   until: Type.Optional({ ...DateTimeWithOffset, description: 'entries before this time' }),
-  // Optional: with a default, a client need not send it (the query validator fills it in).
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_AUDIT_PAGE, default: DEFAULT_AUDIT_PAGE })),
-  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: '`nextCursor` of the previous page' }))
+  limit: PageLimit,
+  cursor: PageCursor
 }, { additionalProperties: false })
 export type AuditEventsQuery = Static<typeof AuditEventsQuerySchema>
 
@@ -36,8 +40,8 @@ export const AuditCheckpointSchema = Type.Object({
 }, { $id: 'AuditCheckpoint', title: 'AuditCheckpoint' })
 
 export const AuditCheckpointsQuerySchema = Type.Object({
-  limit: Type.Integer({ minimum: 1, maximum: MAX_AUDIT_PAGE, default: 50 }),
-  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: '`nextCursor` of the previous page' }))
+  limit: PageLimit,
+  cursor: PageCursor
 }, { additionalProperties: false })
 
 export const AuditCheckpointPageSchema = Type.Object({

@@ -1,6 +1,8 @@
+import { createPublicKey } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { createLivecutClient, LivecutDeadlineError, LivecutProblemError, type CutBody, type ResolutionBody, type RetryEvent } from '@livecut/client'
 import { eventually } from '../controls/support.ts'
+import { ManualClock, SIGNING_KEY, signatureHolds, thumbprint } from '../helpers/checkpoints.ts'
 import { FaultRelay } from '../helpers/fault-relay.ts'
 import { startScriptedPlatform } from '../helpers/scripted-platform.ts'
 import { startService, type ServiceUnderTest } from '../helpers/service.ts'
@@ -262,4 +264,47 @@ t.test('resolveAuditEvent: a lost answer is not retried; reading the entry tells
   t.equal(relay.answersLost, 1)
   t.equal(relay.accepted, 1, 'no second request')
   t.match((await auditor.getAuditEvent(entry.id)).resolution, { outcome: 'failed', by: 'carol' }, 'the service had resolved it')
+})
+
+t.test('listAuditCheckpoints and getAuditPublicKey: each checkpoint verifies with the published key by node:crypto alone', async (t) => {
+  // The schedule's timer fires only when the test says so: a checkpoint after each cut.
+  const clock = new ManualClock()
+  const service = await listening(t, { env: { AUDIT_SIGNING_KEY: SIGNING_KEY }, build: { checkpointClock: clock } })
+  const client = createLivecutClient({ baseUrl: service.origin, token, retry })
+  for (const videoId of ['live-c1', 'live-c2']) {
+    await client.stopAndCut('proj-1', videoId, {})
+    clock.fire()
+    await service.app.auditCheckpoints.schedule.idle()
+  }
+
+  const jwk = await client.getAuditPublicKey()
+  t.same(jwk, { kty: 'OKP', crv: 'Ed25519', x: createPublicKey(SIGNING_KEY).export({ format: 'jwk' }).x, kid: thumbprint(jwk) }, 'the JWK of AUDIT_SIGNING_KEY, kid its thumbprint')
+
+  const first = await client.listAuditCheckpoints({ limit: 1 })
+  t.equal(first.items.length, 1, 'limit is sent')
+  if (first.nextCursor === null) throw new Error('no next page')
+  const second = await client.listAuditCheckpoints({ limit: 1, cursor: first.nextCursor })
+  const all = await client.listAuditCheckpoints()
+  t.same(all, { items: [...first.items, ...second.items], nextCursor: null }, 'the cursor pages on; both, newest first, without a query')
+  const [latest, earlier] = all.items
+  if (latest === undefined || earlier === undefined) throw new Error('two checkpoints expected')
+  t.ok(latest.seq > earlier.seq, 'newest first')
+  t.same(latest.time, new Date(clock.nowMs).toISOString(), 'signed at the injected clock\'s time')
+
+  const verification = await client.verifyAuditTrail()
+  t.same(verification.head, { seq: latest.seq, hash: latest.hash }, 'the latest checkpoint signs the head of the chain')
+  t.same(verification.checkpoint, latest, 'and is the one verification reports')
+  for (const checkpoint of all.items) {
+    t.equal(checkpoint.keyId, jwk.kid, `checkpoint ${checkpoint.seq} names the key`)
+    t.ok(signatureHolds(checkpoint, jwk), `checkpoint ${checkpoint.seq}: its signature verifies`)
+    t.notOk(signatureHolds({ ...checkpoint, seq: checkpoint.seq + 1 }, jwk), `checkpoint ${checkpoint.seq} with another seq does not`)
+  }
+
+  const cutter = createLivecutClient({ baseUrl: service.origin, token: hsToken({ scope: 'live:cut' }) })
+  for (const call of [cutter.listAuditCheckpoints(), cutter.getAuditPublicKey()]) {
+    const forbidden = await rejectionOf(call) as LivecutProblemError
+    t.ok(forbidden instanceof LivecutProblemError, 'without audit:read: a typed problem')
+    t.equal(forbidden.status, 403)
+    t.equal(forbidden.code, 'forbidden')
+  }
 })

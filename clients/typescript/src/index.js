@@ -22,6 +22,10 @@ export { LivecutDeadlineError, LivecutProblemError }
 /** @typedef {operations['listAuditEvents']['responses'][200]['content']['application/json']} AuditEventsPage */
 /** @typedef {operations['verifyAuditTrail']['responses'][200]['content']['application/json']} AuditVerification */
 /** @typedef {operations['resolveAuditEvent']['requestBody']['content']['application/json']} ResolutionBody */
+/** @typedef {components['schemas']['AuditCheckpoint']} AuditCheckpoint */
+/** @typedef {NonNullable<operations['listAuditCheckpoints']['parameters']['query']>} AuditCheckpointsQuery `limit` defaults to 50 on the service */
+/** @typedef {operations['listAuditCheckpoints']['responses'][200]['content']['application/json']} AuditCheckpointsPage */
+/** @typedef {operations['getAuditPublicKey']['responses'][200]['content']['application/json']} AuditPublicKey */
 
 /**
  * @typedef {object} LivecutClientOptions
@@ -170,6 +174,33 @@ export function createLivecutClient ({ baseUrl, token, fetch, retry }) {
      */
     async verifyAuditTrail (options = {}) {
       return await dataOf(api.GET('/v1/audit/verify', {
+        headers: { authorization: await authorization() },
+        signal: options.signal
+      }))
+    },
+
+    /**
+     * Signed checkpoints of the chain's head, newest first: keep them elsewhere, and a trail cut
+     * off or rewritten before one fails verification against it.
+     * @param {AuditCheckpointsQuery} [query] pass the page's `nextCursor` as `cursor` for the next page
+     * @param {RequestOptions} [options]
+     * @returns {Promise<AuditCheckpointsPage>}
+     */
+    async listAuditCheckpoints (query = {}, options = {}) {
+      return await dataOf(api.GET('/v1/audit/checkpoints', {
+        params: { query },
+        headers: { authorization: await authorization() },
+        signal: options.signal
+      }))
+    },
+
+    /**
+     * The public key that verifies the checkpoints, as a JWK (`kid` is their `keyId`).
+     * @param {RequestOptions} [options]
+     * @returns {Promise<AuditPublicKey>}
+     */
+    async getAuditPublicKey (options = {}) {
+      return await dataOf(api.GET('/v1/audit/public-key', {
         headers: { authorization: await authorization() },
         signal: options.signal
       }))

@@ -33,6 +33,20 @@ export function createLivecutClient({ baseUrl, token, fetch, retry }: LivecutCli
      */
     verifyAuditTrail(options?: RequestOptions): Promise<AuditVerification>;
     /**
+     * Signed checkpoints of the chain's head, newest first: keep them elsewhere, and a trail cut
+     * off or rewritten before one fails verification against it.
+     * @param {AuditCheckpointsQuery} [query] pass the page's `nextCursor` as `cursor` for the next page
+     * @param {RequestOptions} [options]
+     * @returns {Promise<AuditCheckpointsPage>}
+     */
+    listAuditCheckpoints(query?: AuditCheckpointsQuery, options?: RequestOptions): Promise<AuditCheckpointsPage>;
+    /**
+     * The public key that verifies the checkpoints, as a JWK (`kid` is their `keyId`).
+     * @param {RequestOptions} [options]
+     * @returns {Promise<AuditPublicKey>}
+     */
+    getAuditPublicKey(options?: RequestOptions): Promise<AuditPublicKey>;
+    /**
      * Records what became of a cut whose outcome is `unknown`, as a person who checked the
      * platform found it (scope `audit:resolve`). Sent once, never retried: a resolution is
      * that person's decision, and a 409 `already_resolved` tells them someone else made it.
@@ -55,6 +69,13 @@ export type AuditEventsQuery = NonNullable<operations["listAuditEvents"]["parame
 export type AuditEventsPage = operations["listAuditEvents"]["responses"][200]["content"]["application/json"];
 export type AuditVerification = operations["verifyAuditTrail"]["responses"][200]["content"]["application/json"];
 export type ResolutionBody = operations["resolveAuditEvent"]["requestBody"]["content"]["application/json"];
+export type AuditCheckpoint = components["schemas"]["AuditCheckpoint"];
+/**
+ * `limit` defaults to 50 on the service
+ */
+export type AuditCheckpointsQuery = NonNullable<operations["listAuditCheckpoints"]["parameters"]["query"]>;
+export type AuditCheckpointsPage = operations["listAuditCheckpoints"]["responses"][200]["content"]["application/json"];
+export type AuditPublicKey = operations["getAuditPublicKey"]["responses"][200]["content"]["application/json"];
 export type LivecutClientOptions = {
     /**
      * origin of the service, e.g. `https://livecut.internal`

@@ -736,8 +736,8 @@ export interface operations {
     };
     listAuditCheckpoints: {
         parameters: {
-            query: {
-                limit: number;
+            query?: {
+                limit?: number;
                 /** @description `nextCursor` of the previous page */
                 cursor?: string;
             };

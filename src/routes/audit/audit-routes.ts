@@ -115,7 +115,7 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       querystring: AuditCheckpointsQuerySchema,
       response: { 200: AuditCheckpointPageSchema, ...problemResponses(400, 401, 403, 429) }
     }
-  }, async (request) => await auditStore.listCheckpoints(request.query.limit, request.query.cursor ?? null))
+  }, async (request) => await auditStore.listCheckpoints(request.query.limit ?? DEFAULT_AUDIT_PAGE, request.query.cursor ?? null))
 
   fastify.get('/v1/audit/public-key', {
     schema: {
