@@ -78,7 +78,9 @@ t.test('docker-compose.yml: the stack starts under podman-compose and a cut goes
       'platform-simulator': { network_mode: 'host', environment: { SIMULATOR_HOST: '127.0.0.1', SIMULATOR_PORT: String(simulatorPort) } },
       // PGPORT moves both the server and the healthcheck's pg_isready.
       postgres: { network_mode: 'host', environment: { PGPORT: String(postgresPort) }, command: ['postgres', '-c', 'listen_addresses=127.0.0.1'] },
-      redis: { network_mode: 'host', command: ['redis-server', '--bind', '127.0.0.1', '--port', String(redisPort), '--save', '', '--appendonly', 'no'] }
+      // podman-compose 1.0.3 appends an override's command to the compose file's (redis-server
+      // and its persistence options), so these are options only; Redis takes the last of each.
+      redis: { network_mode: 'host', command: ['--bind', '127.0.0.1', '--port', String(redisPort), '--save', '', '--appendonly', 'no'] }
     },
     secrets: secretFiles
   // podman-compose reads YAML 1.1, where a bare `no` is false.
