@@ -23,8 +23,9 @@ export const STRICT_CSP_DIRECTIVES = {
 /**
  * Helmet's security headers on every response of the service, registered before any route.
  * Helmet's middleware is built once here: @fastify/helmet builds it again for every request
- * (parsing the CSP directives each time), about 13 µs of CPU a request (BENCHMARKS.md). No route
- * needs per-route helmet options or CSP nonces, which are all that plugin adds.
+ * (parsing the CSP directives each time): 3.9 % of the cut route's busy time in a profile, 2.4 %
+ * once built here (BENCHMARKS.md). No route needs per-route helmet options or CSP nonces, which
+ * are all that plugin adds.
  */
 async function securityHeadersPlugin (fastify: FastifyInstance): Promise<void> {
   const setHeaders = helmet({
