@@ -5,7 +5,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { AuditEntry, AuditResolution } from './audit-entry.ts'
 import type { AuditFilter, AuditPage } from './audit-store.ts'
 import {
-  type AuditRecordRow, type ChainedAuditStore, type ChainHead, type ChainSnapshot, type ChainVerifyResult, type CheckpointPage, planBatch,
+  type AuditRecordRow, type BatchContext, type ChainedAuditStore, type ChainHead, type ChainSnapshot, type ChainVerifyResult, type CheckpointPage, type KnownRecord, planBatch,
   prepareRecord, type PreparedRecord, prepareResolution, recordFromRow, verifyChain, type VerifyOptions
 } from './audit-chain.ts'
 import {
@@ -130,6 +130,7 @@ export class SqliteAuditStore implements ChainedAuditStore {
   readonly #run = async (query: SqlQuery): Promise<Array<Record<string, unknown>>> => this.#runSync(query)
   readonly #health: WriteHealth
   readonly #groupCommit: GroupCommit
+  readonly #openIntents = new OpenIntents()
 
   constructor (location: string, options: SqliteAuditStoreOptions = {}) {
     this.location = location === ':memory:' ? location : resolve(location)
@@ -205,12 +206,28 @@ export class SqliteAuditStore implements ChainedAuditStore {
     await this.#groupCommit.append(prepareRecord(entry, final))
   }
 
+  /**
+   * A batch is first planned from what this store already knows: the head (read under the lock)
+   * and its own committed intents; only finals whose intent it did not write are looked up. A
+   * duplicate the plan could not see is refused by the table's unique index or trigger; then the
+   * batch is planned again from the table, which names the record at fault as before.
+   */
   async #writeBatch (records: PreparedRecord[]): Promise<void> {
+    try {
+      this.#insertBatch(records, true)
+    } catch (error) {
+      if (!isConstraintError(error)) throw error
+      this.#insertBatch(records, false)
+    }
+  }
+
+  #insertBatch (records: PreparedRecord[], fromMemory: boolean): void {
     const db = this.#db
+    let rows: AuditRecordRow[]
     db.exec('BEGIN IMMEDIATE')
     try {
-      const known = this.#runSync(batchContextQuery(TABLE, records.map((record) => record.entryId), SQLITE_DIALECT))
-      for (const row of planBatch(records, batchContextFromRows(known))) {
+      rows = planBatch(records, fromMemory ? this.#batchContextFromMemory(records) : this.#batchContextFromTable(records.map((record) => record.entryId)))
+      for (const row of rows) {
         const insert = insertRecordQuery(TABLE, row, SQLITE_DIALECT)
         this.#statement(insert.text).run(...(insert.values as never[]))
       }
@@ -219,6 +236,29 @@ export class SqliteAuditStore implements ChainedAuditStore {
       if (db.isTransaction) db.exec('ROLLBACK')
       throw error
     }
+    for (const row of rows) this.#openIntents.remember(row)
+  }
+
+  #batchContextFromTable (entryIds: readonly string[]): BatchContext {
+    return batchContextFromRows(this.#runSync(batchContextQuery(TABLE, entryIds, SQLITE_DIALECT)))
+  }
+
+  /** Intents are assumed new (the table refuses them otherwise); a final's intent comes from memory when this store wrote it. */
+  #batchContextFromMemory (records: readonly PreparedRecord[]): BatchContext {
+    const known: KnownRecord[] = []
+    const lookUp: string[] = []
+    for (const record of records) {
+      if (!record.final) continue
+      const intent = this.#openIntents.get(record.entryId)
+      if (intent !== undefined) known.push(intent)
+      else lookUp.push(record.entryId)
+    }
+    if (lookUp.length > 0) {
+      const context = this.#batchContextFromTable(lookUp)
+      return { head: context.head, known: [...known, ...context.known] }
+    }
+    const [headRow] = this.#runSync(headQuery(TABLE))
+    return { head: headRow === undefined ? null : { seq: Number(headRow.seq), hash: headRow.hash as string }, known }
   }
 
   async getEntry (id: string, projectIds: readonly string[] | '*'): Promise<AuditEntry | null> {
@@ -341,6 +381,36 @@ export class SqliteAuditStore implements ChainedAuditStore {
   async close (): Promise<void> {
     if (this.#db.isOpen) this.#db.close()
     this.#statements.clear()
+  }
+}
+
+/** SQLite's primary result code 19 (SQLITE_CONSTRAINT), whatever the extended code: a unique index, a CHECK or a trigger's RAISE. */
+function isConstraintError (error: unknown): boolean {
+  const { errcode } = error as { errcode?: unknown }
+  return typeof errcode === 'number' && (errcode & 0xff) === 19
+}
+
+/**
+ * The intents this store committed whose final it has not committed yet, oldest first. A row
+ * never changes once written, so a final may be planned against its intent from here; bounded
+ * (an intent whose final never comes is dropped, and its final then reads the table).
+ */
+class OpenIntents {
+  static readonly MAX = 10_000
+  readonly #intents = new Map<string, KnownRecord>()
+
+  get (entryId: string): KnownRecord | undefined {
+    return this.#intents.get(entryId)
+  }
+
+  remember (row: AuditRecordRow): void {
+    if (row.kind !== 'entry') return
+    if (row.final) {
+      this.#intents.delete(row.entryId)
+      return
+    }
+    this.#intents.set(row.entryId, { entryId: row.entryId, final: false, seq: row.seq, projectId: row.projectId, timeMs: row.timeMs })
+    if (this.#intents.size > OpenIntents.MAX) this.#intents.delete(this.#intents.keys().next().value as string)
   }
 }
 
