@@ -8,7 +8,7 @@ export interface CheckpointClock {
   clearTimeout: (timer: unknown) => void
 }
 
-export const SYSTEM_CLOCK: CheckpointClock = {
+const SYSTEM_CLOCK: CheckpointClock = {
   now: () => Date.now(),
   // Unref'd: a pending checkpoint never keeps a process alive (close signs what is left).
   setTimeout: (callback, ms) => setTimeout(callback, ms).unref(),

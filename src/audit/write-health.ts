@@ -1,5 +1,5 @@
 /** How long a successful append vouches for the store before readiness writes a probe of its own. */
-export const DEFAULT_WRITE_FRESH_MS = 10_000
+const DEFAULT_WRITE_FRESH_MS = 10_000
 
 /**
  * Whether the store can record, as its own appends last showed: readiness trusts an append that

@@ -1,4 +1,5 @@
 import { createPublicKey } from 'node:crypto'
+import createError from '@fastify/error'
 import fp from 'fastify-plugin'
 import fastifyJwt, { type FastifyJWTOptions } from '@fastify/jwt'
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
@@ -27,13 +28,19 @@ const CLOCK_TOLERANCE_MS = 30_000
 const REALM = 'Bearer realm="livecut-bff"'
 const ASYMMETRIC_ALGORITHMS = ['RS256', 'ES256', 'EdDSA']
 
+// Names the key's type only: the key itself stays out of the message (and so out of the logs).
+const UnsupportedPublicKeyError = createError<'LIVECUT_JWT_KEY_UNSUPPORTED', 500, [keyType: string]>(
+  'LIVECUT_JWT_KEY_UNSUPPORTED', 'JWT_PUBLIC_KEY: unsupported key type %s (use RSA, P-256 or Ed25519)', 500)
+
 /** The algorithm a PEM public key allows: never an HMAC one, so a key cannot be used as an HS256 secret. */
 function algorithmsForPublicKey (pem: string): string[] {
-  const type = createPublicKey(pem).asymmetricKeyType
+  const key = createPublicKey(pem)
+  const type = key.asymmetricKeyType
   if (type === 'rsa') return ['RS256']
-  if (type === 'ec') return ['ES256']
+  // ES256 is P-256 only (fast-jwt refuses other curves too, but names neither the variable nor the curve).
+  if (type === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return ['ES256']
   if (type === 'ed25519') return ['EdDSA']
-  throw new Error(`JWT_PUBLIC_KEY: unsupported key type ${type ?? 'unknown'} (use RSA, P-256 or Ed25519)`)
+  throw new UnsupportedPublicKeyError(type === 'ec' ? `ec (curve ${key.asymmetricKeyDetails?.namedCurve ?? 'unknown'})` : type ?? 'unknown')
 }
 
 function jwtOptions (jwt: Config['jwt'], now: () => number, log: FastifyBaseLogger): FastifyJWTOptions {

@@ -1,4 +1,5 @@
 import { createPublicKey, type JsonWebKey } from 'node:crypto'
+import createError from '@fastify/error'
 
 /** Least time between two fetches of the set for unknown `kid`s (jose's default cool-down). */
 export const JWKS_COOLDOWN_MS = 30_000
@@ -9,22 +10,11 @@ export const JWKS_MAX_AGE_MS = 10 * 60_000
 const FETCH_TIMEOUT_MS = 5_000
 
 /** The token names a key the identity provider does not publish: the token's fault (401). */
-export class UnknownSigningKeyError extends Error {
-  readonly code = 'JWKS_UNKNOWN_KID'
-  constructor () {
-    super('no key with this kid in the identity provider\'s key set')
-    this.name = 'UnknownSigningKeyError'
-  }
-}
+export const UnknownSigningKeyError = createError('JWKS_UNKNOWN_KID', 'no key with this kid in the identity provider\'s key set', 401)
 
 /** The key set could not be fetched or read: the identity provider's fault (503). */
-export class JwksUnavailableError extends Error {
-  readonly code = 'JWKS_UNAVAILABLE'
-  constructor (cause?: unknown) {
-    super('the identity provider\'s key set could not be fetched', { cause })
-    this.name = 'JwksUnavailableError'
-  }
-}
+const JwksUnavailableError = createError<'JWKS_UNAVAILABLE', 503, [options?: { cause: unknown }]>(
+  'JWKS_UNAVAILABLE', 'the identity provider\'s key set could not be fetched', 503)
 
 export interface JwksKeySetOptions {
   url: string
@@ -57,7 +47,7 @@ export function createJwksKeySet (options: JwksKeySetOptions): { keyFor: (kid: s
       (error: unknown) => {
         lastFailed = true
         options.onFetchFailed?.(error)
-        throw new JwksUnavailableError(error)
+        throw new JwksUnavailableError({ cause: error })
       }
     ).finally(() => { inFlight = null })
     inFlight = fetching

@@ -29,10 +29,10 @@ import { createHash } from 'node:crypto'
 import { Redis, type RedisOptions } from 'ioredis'
 import { RedisNotReadyError } from './errors.ts'
 
-export const REDIS_CONNECT_TIMEOUT_MS = 1000
-export const REDIS_COMMAND_TIMEOUT_MS = 1000
+const REDIS_CONNECT_TIMEOUT_MS = 1000
+const REDIS_COMMAND_TIMEOUT_MS = 1000
 /** Longest pause between background reconnect attempts. */
-export const REDIS_RECONNECT_MAX_DELAY_MS = 2000
+const REDIS_RECONNECT_MAX_DELAY_MS = 2000
 /** Default prefix of every key the concurrency stores write. */
 export const REDIS_KEY_PREFIX = 'livecut:'
 

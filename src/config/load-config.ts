@@ -7,7 +7,7 @@ import { createCheckpointSigner, generateSigningKey, signingKeyFromPem } from '.
 import { EnvSchema, SECRET_VARIABLES, type Env } from './env-schema.ts'
 
 /** Where a development start without settings points: the simulator's defaults (`npm run simulator`). */
-export const DEV_UPSTREAM_BASE_URL = 'http://127.0.0.1:4010'
+const DEV_UPSTREAM_BASE_URL = 'http://127.0.0.1:4010'
 export const DEV_UPSTREAM_API_KEY = 'dev-platform-key'
 const MIN_HS256_SECRET_BYTES = 32
 

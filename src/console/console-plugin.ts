@@ -3,7 +3,7 @@ import fastifyStatic from '@fastify/static'
 import type { FastifyInstance } from 'fastify'
 
 /** Where the page's files are: plain HTML, CSS and ES modules, served as they are (no build step). */
-export const CONSOLE_ROOT = fileURLToPath(new URL('./public/', import.meta.url))
+const CONSOLE_ROOT = fileURLToPath(new URL('./public/', import.meta.url))
 
 /**
  * The audit review console at /console/: static files only. The page calls the review API

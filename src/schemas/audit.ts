@@ -2,7 +2,7 @@ import { Type, type Static } from 'typebox'
 import { AuditOutcomeSchema } from '../audit/audit-entry.ts'
 import { DateTimeWithOffset, Id } from './common.ts'
 
-export const MAX_AUDIT_PAGE = 500
+const MAX_AUDIT_PAGE = 500
 export const DEFAULT_AUDIT_PAGE = 50
 
 // The paging of every review list. Optional: with a default, a client need not send it (the
@@ -77,4 +77,3 @@ export const AuditResolutionBodySchema = Type.Object({
   note: Type.String({ minLength: 1, maxLength: 1000, description: 'what was checked, and where' }),
   videoPublicId: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'the VOD the cut made, if it succeeded' }))
 }, { additionalProperties: false })
-export type AuditResolutionBody = Static<typeof AuditResolutionBodySchema>

@@ -105,3 +105,19 @@ t.test('PEM public keys of ES256 and EdDSA', async (t) => {
     t.equal((await cutWith(service, `Bearer ${signWith(pair.publicKey, 'HS256')}`)).statusCode, 401, `HS256 signed with the ${algorithm} public key`)
   }
 })
+
+t.test('a PEM public key of another type or curve stops the start with a coded error that names it, not the key', async (t) => {
+  const keys = [
+    ['x25519', generateKeyPairSync('x25519', { publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } }).publicKey],
+    ['ec (curve secp384r1)', generateKeyPairSync('ec', { namedCurve: 'P-384', publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } }).publicKey]
+  ] as const
+  for (const [named, publicKey] of keys) {
+    const started = startService(t, { env: { JWT_SECRET: '', JWT_PUBLIC_KEY: publicKey } })
+    const error = await started.then(() => null, (error: unknown) => error as Error & { code?: string, statusCode?: number })
+    if (error === null) throw new Error(`a ${named} key was accepted`)
+    t.equal(error.code, 'LIVECUT_JWT_KEY_UNSUPPORTED', `${named}: the code`)
+    t.equal(error.message, `JWT_PUBLIC_KEY: unsupported key type ${named} (use RSA, P-256 or Ed25519)`, `${named}: the message names the variable and the type`)
+    const body = publicKey.split('\n').filter((line) => line !== '' && !line.startsWith('-----'))
+    t.ok(body.length > 0 && body.every((line) => !error.message.includes(line) && !(error.stack ?? '').includes(line)), `${named}: no line of the key in the message or the stack`)
+  }
+})

@@ -1,4 +1,5 @@
-// The one way tests send a cut request: through app.inject or over a real socket.
+// The one way tests send a cut request (through app.inject or over a real socket), and a GET
+// over a real socket.
 import { request, type Dispatcher } from 'undici'
 import type { LightMyRequestResponse } from 'fastify'
 import type { App } from '../../src/app.ts'
@@ -76,17 +77,31 @@ export async function cutRequest (service: ServiceUnderTest, options: CutOptions
   return { status: response.statusCode, headers: flatHeaders(response.headers), body: response.json(), requestId: options.requestId }
 }
 
+/** A request over a real socket, its answer flattened (the body parsed as JSON). */
+async function socketAnswer (url: string, options: Parameters<typeof request>[1]): Promise<Omit<Answer, 'requestId'>> {
+  const response = await request(url, options)
+  return { status: response.statusCode, headers: flatHeaders(response.headers), body: await response.body.json() as Record<string, unknown> }
+}
+
 /** A cut over a real socket to `origin` (a listening service), through `dispatcher` when given. */
 export async function socketCutRequest (origin: string, options: CutOptions & { requestId: string, dispatcher?: Dispatcher, signal?: AbortSignal }): Promise<Answer> {
   const { path, headers, payload } = cutRequestParts(options)
-  const response = await request(`${origin}${path}`, {
+  const answer = await socketAnswer(`${origin}${path}`, {
     method: 'POST',
     headers,
     body: payload,
     ...(options.dispatcher !== undefined && { dispatcher: options.dispatcher }),
     ...(options.signal !== undefined && { signal: options.signal })
   })
-  return { status: response.statusCode, headers: flatHeaders(response.headers), body: await response.body.json() as Record<string, unknown>, requestId: options.requestId }
+  return { ...answer, requestId: options.requestId }
+}
+
+/** A GET of `path` over a real socket to `origin`, with `token` as the bearer token when given. */
+export async function socketGet (origin: string, path: string, options: { token?: string, signal?: AbortSignal } = {}): Promise<Omit<Answer, 'requestId'>> {
+  return await socketAnswer(`${origin}${path}`, {
+    headers: options.token === undefined ? {} : { authorization: `Bearer ${options.token}` },
+    ...(options.signal !== undefined && { signal: options.signal })
+  })
 }
 
 /** What `cutter` returns: one cut per call, the request id chosen for it. */

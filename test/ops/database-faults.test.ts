@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
-import { request } from 'undici'
 import { problemTypeUri } from '../../src/problems/problem-types.ts'
 import { startSimulator } from '../../src/simulator/server.ts'
+import { eventually } from '../controls/support.ts'
 import { PG_URL, setUpTrail } from '../helpers/audit-fixtures.ts'
+import { socketCutRequest, socketGet, type Answer } from '../helpers/cut-request.ts'
 import { FaultRelay } from '../helpers/fault-relay.ts'
 import { startServerProcess } from '../helpers/server-process.ts'
 import { PLATFORM_KEY } from '../helpers/service.ts'
@@ -43,34 +44,25 @@ async function startBehindRelay (t: Test) {
   return { relay, server, trail, platformCalls, whenDatabaseShows, appendInProgress }
 }
 
-interface Answer { status: number, body: Record<string, unknown>, ms: number }
-
-/** One request, bounded by SPEC's 15 s: a hang or a dropped connection rejects. */
-async function call (url: string, path: string, options: { method?: 'GET' | 'POST', token?: string } = {}): Promise<Answer> {
-  const started = performance.now()
-  const response = await request(`${url}${path}`, {
-    method: options.method ?? 'GET',
-    headers: options.token === undefined ? {} : { authorization: `Bearer ${options.token}` },
-    signal: AbortSignal.timeout(SPEC_BOUND_MS)
-  })
-  return { status: response.statusCode, body: await response.body.json() as Record<string, unknown>, ms: Math.round(performance.now() - started) }
-}
+/** SPEC's bound on every request of this test: a hang or a dropped connection rejects. */
+const withinBound = (): { signal: AbortSignal } => ({ signal: AbortSignal.timeout(SPEC_BOUND_MS) })
 
 const AUDIT_UNAVAILABLE = problemTypeUri('audit_unavailable')
 
 const cutter = hsToken()
 const auditor = hsToken({ scope: 'audit:read', projects: ['proj-1'] })
-const cut = async (url: string, video: string): Promise<Answer> =>
-  await call(url, `/v1/projects/proj-1/live-videos/${video}/cut`, { method: 'POST', token: cutter })
+/** A cut of `video` (also its request id), and how long its answer took, for the reader. */
+const cut = async (url: string, video: string): Promise<Answer & { ms: number }> => {
+  const started = performance.now()
+  const answer = await socketCutRequest(url, { video, requestId: video, token: cutter, ...withinBound() })
+  return { ...answer, ms: Math.round(performance.now() - started) }
+}
+const get = async (url: string, path: string, token?: string) =>
+  await socketGet(url, path, { ...(token !== undefined && { token }), ...withinBound() })
 
-/** Polls until `check` holds, within SPEC's bound. */
-async function eventually (check: () => Promise<boolean>, what: string): Promise<void> {
-  const until = Date.now() + SPEC_BOUND_MS
-  while (Date.now() < until) {
-    if (await check().catch(() => false)) return
-    await sleep(200)
-  }
-  throw new Error(`not within ${SPEC_BOUND_MS} ms: ${what}`)
+/** Polls until `check` holds (a rejected request counts as not yet), within SPEC's bound. */
+async function recovers (what: string, check: () => Promise<boolean>): Promise<void> {
+  await eventually(what, async () => await check().catch(() => false), SPEC_BOUND_MS, 200)
 }
 
 async function stillRunning (t: Test, server: { child: { exitCode: number | null, signalCode: string | null }, stderr: () => string }): Promise<void> {
@@ -97,15 +89,15 @@ t.test('connections cut while cuts are in flight: 503, the process stays up and 
   await stillRunning(t, server)
 
   relay.setDelay(0)
-  await eventually(async () => (await cut(server.url, `after-${Date.now()}`)).status === 200, 'a cut succeeds again')
-  t.equal((await call(server.url, '/readyz')).status, 200, 'ready again')
+  await recovers('a cut succeeds again', async () => (await cut(server.url, `after-${Date.now()}`)).status === 200)
+  t.equal((await get(server.url, '/readyz')).status, 200, 'ready again')
 })
 
 t.test('connections cut during GET /v1/audit/verify: a 503 problem, the process stays up, verify works again', async (t) => {
   const { relay, server, whenDatabaseShows } = await startBehindRelay(t)
   t.equal((await cut(server.url, 'seed')).status, 200)
   relay.setDelay(150)
-  const verifying = call(server.url, '/v1/audit/verify', { token: auditor })
+  const verifying = get(server.url, '/v1/audit/verify', auditor)
   await whenDatabaseShows('SELECT 1 FROM pg_stat_activity WHERE xact_start IS NOT NULL AND query LIKE \'DECLARE audit_range %"\' || $1::text || \'".audit_records%\'',
     'verify has opened its cursor')
   relay.cutAll()
@@ -115,8 +107,8 @@ t.test('connections cut during GET /v1/audit/verify: a 503 problem, the process 
   await stillRunning(t, server)
 
   relay.setDelay(0)
-  await eventually(async () => (await call(server.url, '/v1/audit/verify', { token: auditor })).status === 200, 'verify answers 200 again')
-  const verified = await call(server.url, '/v1/audit/verify', { token: auditor })
+  await recovers('verify answers 200 again', async () => (await get(server.url, '/v1/audit/verify', auditor)).status === 200)
+  const verified = await get(server.url, '/v1/audit/verify', auditor)
   t.match(verified.body, { ok: true }, 'and the chain is intact')
 })
 
@@ -137,14 +129,14 @@ t.test('a partition (silence, no reset): cuts in flight and new ones are answere
     t.equal(answer.body.type, AUDIT_UNAVAILABLE)
   }
   t.equal(platformCalls(), callsBefore, 'the platform was not called during the partition')
-  const ready = await call(server.url, '/readyz')
+  const ready = await get(server.url, '/readyz')
   t.equal(ready.status, 503, '/readyz says not ready during the partition')
   await stillRunning(t, server)
 
   relay.heal()
   relay.setDelay(0)
-  await eventually(async () => (await call(server.url, '/readyz')).status === 200, '/readyz says ready again')
-  await eventually(async () => (await cut(server.url, `after-${Date.now()}`)).status === 200, 'a cut succeeds again')
+  await recovers('/readyz says ready again', async () => (await get(server.url, '/readyz')).status === 200)
+  await recovers('a cut succeeds again', async () => (await cut(server.url, `after-${Date.now()}`)).status === 200)
   const verified = await trail.store.verify()
   t.ok(verified.ok, 'the chain is intact after the partition')
 })

@@ -5,6 +5,7 @@
 import createClient from 'openapi-fetch'
 import { Deadline } from './deadline.js'
 import { newIdempotencyKey } from './idempotency-key.js'
+import { dataOf, jsonGetter } from './json-get.js'
 import { LivecutDeadlineError, LivecutProblemError, problemErrorFrom } from './problem-error.js'
 import { defaultBackoff, jitteredBackoffMs, retryAfterMs } from './retry-wait.js'
 
@@ -72,17 +73,7 @@ export function createLivecutClient ({ baseUrl, token, fetch, retry }) {
     return `Bearer ${typeof token === 'function' ? await token() : token}`
   }
 
-  /**
-   * The data of a successful answer, or the answer's problem thrown.
-   * @template T
-   * @param {Promise<{ data?: T, error?: unknown, response: Response }>} call
-   * @returns {Promise<T>}
-   */
-  async function dataOf (call) {
-    const { data, error, response } = await call
-    if (!response.ok) throw problemErrorFrom(response, error)
-    return /** @type {T} */ (data)
-  }
+  const get = jsonGetter(api, authorization)
 
   return {
     /**
@@ -144,13 +135,7 @@ export function createLivecutClient ({ baseUrl, token, fetch, retry }) {
      * @returns {Promise<AuditEventsPage>}
      */
     async listAuditEvents (query = {}, options = {}) {
-      const page = await dataOf(api.GET('/v1/audit/events', {
-        params: { query: /** @type {NonNullable<operations['listAuditEvents']['parameters']['query']>} */ (query) },
-        // The same URL streams NDJSON or CSV on request: this call wants the JSON page.
-        headers: { authorization: await authorization(), accept: 'application/json' },
-        signal: options.signal
-      }))
-      return /** @type {AuditEventsPage} */ (page)
+      return await get('/v1/audit/events', { query }, options)
     },
 
     /**
@@ -160,11 +145,7 @@ export function createLivecutClient ({ baseUrl, token, fetch, retry }) {
      * @returns {Promise<AuditEntry>}
      */
     async getAuditEvent (id, options = {}) {
-      return await dataOf(api.GET('/v1/audit/events/{id}', {
-        params: { path: { id } },
-        headers: { authorization: await authorization() },
-        signal: options.signal
-      }))
+      return await get('/v1/audit/events/{id}', { path: { id } }, options)
     },
 
     /**
@@ -173,10 +154,7 @@ export function createLivecutClient ({ baseUrl, token, fetch, retry }) {
      * @returns {Promise<AuditVerification>}
      */
     async verifyAuditTrail (options = {}) {
-      return await dataOf(api.GET('/v1/audit/verify', {
-        headers: { authorization: await authorization() },
-        signal: options.signal
-      }))
+      return await get('/v1/audit/verify', {}, options)
     },
 
     /**
@@ -187,11 +165,7 @@ export function createLivecutClient ({ baseUrl, token, fetch, retry }) {
      * @returns {Promise<AuditCheckpointsPage>}
      */
     async listAuditCheckpoints (query = {}, options = {}) {
-      return await dataOf(api.GET('/v1/audit/checkpoints', {
-        params: { query },
-        headers: { authorization: await authorization() },
-        signal: options.signal
-      }))
+      return await get('/v1/audit/checkpoints', { query }, options)
     },
 
     /**
@@ -200,10 +174,7 @@ export function createLivecutClient ({ baseUrl, token, fetch, retry }) {
      * @returns {Promise<AuditPublicKey>}
      */
     async getAuditPublicKey (options = {}) {
-      return await dataOf(api.GET('/v1/audit/public-key', {
-        headers: { authorization: await authorization() },
-        signal: options.signal
-      }))
+      return await get('/v1/audit/public-key', {}, options)
     },
 
     /**
