@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto'
 import type { Config, UpstreamConfig } from '../config/load-config.ts'
 
 export const REDACTED = '[REDACTED]'
@@ -56,8 +57,23 @@ export function createSecretScrubber (secrets: readonly string[], schemes: reado
   return { text, value }
 }
 
-/** The service's scrubber: every configured platform key, the JWT secret, the upstream scheme's credentials, bearer tokens, JWTs. */
+/** The checkpoint signing key as it can appear in text: its PKCS#8 PEM, each base64 line of it, its JWK's private member. */
+function signingKeyTexts (key: KeyObject): string[] {
+  const pem = key.export({ type: 'pkcs8', format: 'pem' }).toString()
+  const lines = pem.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('-----'))
+  const { d } = key.export({ format: 'jwk' })
+  return [pem.trim(), ...lines, ...(d === undefined ? [] : [d])]
+}
+
+/**
+ * The service's scrubber: every configured platform key, the JWT secret, the checkpoint signing
+ * key, the upstream scheme's credentials, bearer tokens, JWTs.
+ */
 export function scrubberFor (config: Config): SecretScrubber {
-  const secrets = [...platformKeysOf(config.upstream), ...(config.jwt.secret === null ? [] : [config.jwt.secret])]
+  const secrets = [
+    ...platformKeysOf(config.upstream),
+    ...(config.jwt.secret === null ? [] : [config.jwt.secret]),
+    ...signingKeyTexts(config.auditCheckpoints.signingKey)
+  ]
   return createSecretScrubber(secrets, [config.upstream.authScheme])
 }

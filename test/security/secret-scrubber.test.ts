@@ -2,6 +2,7 @@
 // (also as they appear inside a JSON string), credentials after an authorization scheme, and
 // anything JWT-shaped; the rest of the text is left as it was.
 import t from 'tap'
+import { generateKeyPairSync } from 'node:crypto'
 import { loadConfig } from '../../src/config/load-config.ts'
 import { createLogger } from '../../src/logging/create-logger.ts'
 import { createSecretScrubber, scrubberFor } from '../../src/security/secret-scrubber.ts'
@@ -44,4 +45,21 @@ t.test('log lines go through the same scrubber', async (t) => {
   t.notOk(capture.text.includes('the-platform-key-77'), 'no platform key')
   t.notOk(capture.text.includes('x'.repeat(40)), 'no JWT secret')
   t.match(capture.records[0], { msg: 'failed for [REDACTED]', err: { message: 'upstream said: Authorization: Bearer [REDACTED]' } })
+})
+
+t.test('the checkpoint signing key never reaches a log line: its PEM, each line of it, its JWK private member', async (t) => {
+  const key = generateKeyPairSync('ed25519').privateKey
+  const pem = key.export({ type: 'pkcs8', format: 'pem' }).toString()
+  const { d } = key.export({ format: 'jwk' })
+  const { config } = loadConfig({ NODE_ENV: 'test', UPSTREAM_BASE_URL: 'http://127.0.0.1:1', UPSTREAM_API_KEY: 'the-platform-key-77', JWT_SECRET: 'x'.repeat(40), AUDIT_SIGNING_KEY: pem })
+  const capture = new LogCapture()
+  const logger = createLogger(config, scrubberFor(config), capture)
+  const body = pem.split('\n').filter((line) => line !== '' && !line.startsWith('-----'))
+  logger.warn({ env: { AUDIT_SIGNING_KEY: pem }, jwk: { d } }, `key line ${body.join('')}`)
+  logger.flush()
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(capture.lines.length, 1)
+  for (const line of body) t.notOk(capture.text.includes(line), 'no base64 line of the PEM')
+  t.notOk(capture.text.includes(d as string), 'no private scalar')
+  t.match(capture.records[0], { jwk: { d: '[REDACTED]' } })
 })
