@@ -7,7 +7,7 @@ import { cpuSeconds, machineBusySeconds, peakRssMiB, postgresCpuSeconds, type Se
 import type { ProfileSummary } from './profile-summary.ts'
 import { measureReviewQueries, type ReviewQueryResult } from './review-queries.ts'
 import { fixed, medianBy } from './report.ts'
-import { projectName, SEED_PROJECTS, SEED_SUBJECTS, SEED_VIDEOS, subjectName, videoName } from './seed-audit.ts'
+import { projectName, SEED_PROJECTS, SEED_SUBJECTS, SEED_VIDEOS, subjectName, videoName } from './seed-history.ts'
 import { measureVerification, type VerificationResult } from './verify-phase.ts'
 import { type Context, placeFor, postgresProblem, PROJECT, type Server, startTarget, trailHeadSeq, type TrailPlace } from './targets.ts'
 

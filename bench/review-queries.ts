@@ -15,7 +15,7 @@ import { entryPageQuery, POSTGRES_DIALECT, scopeOf, type SqlDialect, type SqlQue
 import { DEFAULT_STATEMENT_TIMEOUT_MS } from '../src/audit/postgres-audit-store.ts'
 import { sqlitePathOf } from '../src/audit/sqlite-audit-store.ts'
 import { summariseLatencies, type LatencySummary } from './load.ts'
-import { projectName, SEED_PROJECTS, SEED_SUBJECTS, SEED_VIDEOS, subjectName, videoName } from './seed-audit.ts'
+import { projectName, SEED_PROJECTS, SEED_SUBJECTS, SEED_VIDEOS, subjectName, videoName } from './seed-history.ts'
 
 const LIMIT = 50
 const SEED_BASE_TIME = Date.UTC(2025, 0, 1)
