@@ -56,7 +56,9 @@ function entryOf (n: number, { project, subject, video, kind }: Draws): AuditEnt
 export type StoredRecord = Pick<AuditRecordRow, 'seq' | 'entryId' | 'final' | 'body' | 'prevHash' | 'hash'>
 
 /** The stored trail is not a prefix of this history (another seed, or records appended by a service). */
-export class SeedMismatchError extends Error {}
+export class SeedMismatchError extends Error {
+  override name = 'SeedMismatchError'
+}
 
 export class SeedHistory {
   readonly entries: number
