@@ -44,7 +44,7 @@ for (const backend of BACKENDS) {
       const first = await reader.read()
       t.ok(first.done !== true && first.value.byteLength > 0, `${format}: the first bytes arrived`)
       t.equal(scan.ended, false, `${format}: before the scan ended`)
-      t.equal(scan.read, HELD_AT, `${format}: the store had read ${scan.read} of ${COUNT} entries by then`)
+      t.ok(scan.read > 0 && scan.read <= HELD_AT, `${format}: the store had read ${scan.read} of ${COUNT} entries by then`)
       let body = decoder.decode(first.value, { stream: true })
       t.ok(body.split(lineEnd).length - 1 - headerLines > 0, `${format}: whole rows among them`)
       scan.release()
