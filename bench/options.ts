@@ -25,7 +25,8 @@ const HELP = `npm run bench -- [options]
   --tracing           add sqlite-traced: livecut-bff on SQLite recording every span and exporting it over
                       OTLP/HTTP to a local sink (the other targets record none), compared with sqlite
   --growth            add livecut-bff on a trail of --entries seeded entries, and time review-API queries on it,
-                      verification (CLI, HTTP, records/s) and cuts at a fixed rate during three HTTP verifies
+                      NDJSON and CSV exports, verification (CLI, HTTP, records/s) and cuts at a fixed rate during
+                      three HTTP verifies
   --growth-postgres   the same on PostgreSQL (adds postgres-seeded)
   --entries N         entries in the seeded trail (default 1000000)
   --queries N         measured queries per kind (default 500)
@@ -37,7 +38,8 @@ const HELP = `npm run bench -- [options]
   --pg-url URL        PostgreSQL for the postgres targets (default postgres://postgres@127.0.0.1:5432/test)
   --log-level L       livecut-bff LOG_LEVEL (default warn)
   --livecut-import F  preload module F into every livecut-bff (node --import), to measure a change before it lands in src/
-  --cache DIR         where seeded trails are kept between runs (default ${join(tmpdir(), 'livecut-bench')})
+  --cache DIR         where seeded SQLite trails are kept between runs; a seed that was interrupted is resumed
+                      (default ${join(tmpdir(), 'livecut-bench')})
   --out DIR           where results/<timestamp>.json goes (default bench/results)
 `
 

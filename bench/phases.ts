@@ -5,9 +5,10 @@ import { loadProblem, runLoad, runPaced, type LatencySummary, type LoadResult } 
 import type { TargetName } from './options.ts'
 import { cpuSeconds, machineBusySeconds, peakRssMiB, postgresCpuSeconds, type ServerProcess, unpin } from './processes.ts'
 import type { ProfileSummary } from './profile-summary.ts'
-import { measureReviewQueries, type ReviewQueryResult } from './review-queries.ts'
+import { measureReviewQueries, randomPicker, type ReviewQueryResult } from './review-queries.ts'
+import { type ExportResult, measureExports } from './export-measure.ts'
 import { fixed, medianBy } from './report.ts'
-import { projectName, SEED_PROJECTS, SEED_SUBJECTS, SEED_VIDEOS, subjectName, videoName } from './seed-audit.ts'
+import { projectName, SEED_PROJECTS, SEED_SUBJECTS, SEED_VIDEOS, subjectName, videoName } from './seed-history.ts'
 import { measureVerification, type VerificationResult } from './verify-phase.ts'
 import { type Context, placeFor, postgresProblem, PROJECT, type Server, startTarget, trailHeadSeq, type TrailPlace } from './targets.ts'
 
@@ -43,6 +44,8 @@ export interface TargetResult {
   auditQueries?: AuditQueryResult[]
   /** Every filter combination straight on the database, with the plan each used. */
   reviewCombinations?: ReviewQueryResult[]
+  /** NDJSON and CSV exports over HTTP: time to the first byte, rows per second. */
+  exports?: ExportResult[]
   verification?: VerificationResult
   profile?: { file: string, summary: ProfileSummary }
 }
@@ -115,12 +118,7 @@ interface AuditQueryResult {
 
 /** Paths of `count` queries of each kind, drawn like the seeded history (deterministic). */
 function auditQueryPaths (count: number, headSeq: number): Array<{ kind: string, paths: string[] }> {
-  let state = 0x5eed
-  const random = (): number => {
-    state = (state * 1103515245 + 12345) % 2147483648
-    return state / 2147483648
-  }
-  const pick = (n: number): number => Math.floor(random() * n)
+  const pick = randomPicker()
   const make = (build: () => string): string[] => Array.from({ length: count }, build)
   const base = '/v1/audit/events?limit=50'
   return [
@@ -228,6 +226,8 @@ export async function saturate (ctx: Context, servers: Map<TargetName, Server>, 
         const combinationQueries = Math.min(options.queries, REVIEW_COMBINATION_QUERIES)
         log(`  every filter combination on the database: ${combinationQueries} queries of each, ${REVIEW_COMBINATION_PAGES} pages deep`)
         result.reviewCombinations = await measureReviewQueries(server.trail.url, options.entries, combinationQueries, REVIEW_COMBINATION_PAGES, (line) => { log(`  ${line}`) })
+        log('  exports over HTTP, one at a time')
+        result.exports = await measureExports(server.process.url, ctx.auditToken, log)
         const seeded = server
         result.verification = await measureVerification({
           trailUrl: server.trail.url,

@@ -2,6 +2,7 @@
 import { copyFileSync, readdirSync, readFileSync } from 'node:fs'
 import { cpus, freemem, hostname, release, totalmem } from 'node:os'
 import { join } from 'node:path'
+import { EXPORT_ROWS } from './export-measure.ts'
 import type { PhaseResult, TargetResult } from './phases.ts'
 import type { Options, TargetName } from './options.ts'
 import { formatProfileSummary, summariseProfile, type CpuProfile, type ProfileSummary } from './profile-summary.ts'
@@ -103,6 +104,7 @@ export function problemsOf (results: TargetResult[], soakProblem: string | null 
       if (run?.problem != null) problems.push(`${r.name} (${phase}): ${run.problem}`)
     }
     for (const q of r.auditQueries ?? []) if (q.problem !== null) problems.push(`${r.name} audit query ${q.kind}: ${q.problem}`)
+    for (const e of r.exports ?? []) if (e.problem !== null) problems.push(`${r.name} export ${e.kind} (${e.format}): ${e.problem}`)
     const v = r.verification
     for (const [name, problem] of [['CLI verify', v?.cli.problem], ['HTTP verify', v?.http.problem], ['one-thread verify', v?.oneThread.problem], ['cuts during verifies', v?.cutsAtFixedRate.problem]]) {
       if (problem != null) problems.push(`${r.name} ${name}: ${problem}`)
@@ -134,6 +136,11 @@ export function printSummary (log: (line: string) => void, options: Options, res
     log(`\nreview API on ${r.name} (${r.description}): ${options.queries} queries per kind, one connection, limit 50`)
     log(table(['query', 'p50 ms', 'p97.5 ms', 'p99 ms', 'max ms', 'items/page'], (r.auditQueries ?? []).map((q) =>
       [q.kind, fixed(q.latencyMs.p50), fixed(q.latencyMs.p97_5), fixed(q.latencyMs.p99), fixed(q.latencyMs.max), String(q.meanItems)])))
+  }
+  for (const r of results.filter((r) => r.exports !== undefined)) {
+    log(`\nexports on ${r.name} (${r.description}): one at a time, each read to its end or its first ${EXPORT_ROWS.toLocaleString('en')} rows`)
+    log(table(['filter', 'format', 'first byte ms', 'rows', 'rows/s'], (r.exports ?? []).map((e) =>
+      [e.kind, e.format, fixed(e.firstByteMs), `${e.rows}${e.complete ? ' (all)' : ''}`, String(e.rowsPerSecond)])))
   }
   for (const r of results.filter((r) => r.profile !== undefined)) {
     log(`\n${formatProfileSummary(r.profile?.summary as ProfileSummary, `CPU profile of ${r.name} (${r.profile?.file})`)}`)

@@ -15,10 +15,9 @@ import { entryPageQuery, POSTGRES_DIALECT, scopeOf, type SqlDialect, type SqlQue
 import { DEFAULT_STATEMENT_TIMEOUT_MS } from '../src/audit/postgres-audit-store.ts'
 import { sqlitePathOf } from '../src/audit/sqlite-audit-store.ts'
 import { summariseLatencies, type LatencySummary } from './load.ts'
-import { projectName, SEED_PROJECTS, SEED_SUBJECTS, SEED_VIDEOS, subjectName, videoName } from './seed-audit.ts'
+import { projectName, SEED_BASE_TIME, SEED_PROJECTS, SEED_SUBJECTS, SEED_VIDEOS, subjectName, videoName } from './seed-history.ts'
 
 const LIMIT = 50
-const SEED_BASE_TIME = Date.UTC(2025, 0, 1)
 
 export interface ReviewQueryResult {
   kind: string
@@ -72,8 +71,8 @@ async function connect (url: string): Promise<{ db: Database, table: string }> {
   }
 }
 
-/** Filter values drawn like the seeded history (deterministic). */
-function randomPicker (): (n: number) => number {
+/** Filter values drawn like the seeded history: `pick(n)` is 0…n-1, the same sequence on every run. */
+export function randomPicker (): (n: number) => number {
   let state = 0x5eed
   return (n) => {
     state = (state * 1103515245 + 12345) % 2147483648

@@ -2,7 +2,7 @@
  * The run's shared pieces: keys, tokens, the simulator, the servers under test and where each
  * livecut-bff keeps its trail.
  */
-import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, writeFileSync } from 'node:fs'
+import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { DatabaseSync } from 'node:sqlite'
@@ -10,7 +10,6 @@ import { createSigner } from 'fast-jwt'
 import pg from 'pg'
 import { BENCH_DIR, type Options, type TargetName } from './options.ts'
 import { pinToCpu, startServerProcess, type ServerProcess } from './processes.ts'
-import { removeSqliteFiles } from './commit-probe.ts'
 import { seedAuditTrail } from './seed-audit.ts'
 
 export const PROJECT = 'proj-bench'
@@ -123,42 +122,38 @@ async function prepareTrail (ctx: Context, target: TargetName): Promise<TrailPla
   }
 }
 
-/** The seeded SQLite trail, from the cache or seeded now (kept for later runs). */
+/** The seeded SQLite trail in the cache: seeded now, or the seed of an earlier run resumed or found complete (kept for later runs). */
 async function seededSqlite (ctx: Context): Promise<string> {
   const { entries, cache } = ctx.options
   const file = join(cache, `audit-${entries}-seed1.db`)
-  const done = `${file}.complete`
-  if (existsSync(done)) return file
   mkdirSync(cache, { recursive: true })
-  removeSqliteFiles(file)
-  ctx.log(`  seeding ${entries.toLocaleString('en')} entries into ${file} (kept for later runs)…`)
-  const result = await seedAuditTrail({ url: `sqlite:${file}`, entries, onProgress: progressLogger(ctx, entries) })
-  ctx.log(`  seeded ${result.entries.toLocaleString('en')} entries (${result.records.toLocaleString('en')} records) in ${result.seconds.toFixed(1)} s`)
-  writeFileSync(done, JSON.stringify(result))
+  await seed(ctx, `sqlite:${file}`, file)
   return file
 }
 
-/** The seeded PostgreSQL schema, reused when a complete one exists. */
+/** The seeded PostgreSQL schema, reused (it also holds what earlier runs appended), resumed or seeded now. */
 async function seededPostgres (ctx: Context): Promise<string> {
-  const { entries, pgUrl } = ctx.options
-  const schema = `bench_seeded_${entries}`
-  const [marker] = await postgresQuery<{ present: boolean }>(pgUrl, 'SELECT to_regclass($1) IS NOT NULL AS present', [`"${schema}".bench_seed_complete`])
-  if (marker?.present === true) return schema
-  await postgresQuery(pgUrl, `DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
-  ctx.log(`  seeding ${entries.toLocaleString('en')} entries into PostgreSQL schema ${schema} (kept for later runs)…`)
-  const result = await seedAuditTrail({ url: withSchema(pgUrl, schema), entries, onProgress: progressLogger(ctx, entries) })
-  ctx.log(`  seeded ${result.entries.toLocaleString('en')} entries (${result.records.toLocaleString('en')} records) in ${result.seconds.toFixed(1)} s`)
-  await postgresQuery(pgUrl, `CREATE TABLE "${schema}".bench_seed_complete AS SELECT $1::text AS result`, [JSON.stringify(result)])
+  const schema = `bench_seeded_${ctx.options.entries}`
+  await seed(ctx, withSchema(ctx.options.pgUrl, schema), `PostgreSQL schema ${schema}`)
   return schema
 }
 
-function progressLogger (ctx: Context, entries: number): (entriesDone: number, records: number) => void {
+async function seed (ctx: Context, url: string, where: string): Promise<void> {
+  const { entries } = ctx.options
+  ctx.log(`  ${entries.toLocaleString('en')} seeded entries in ${where}: checking, resuming or seeding…`)
   let last = performance.now()
-  return (entriesDone, records) => {
-    if (performance.now() - last < 15_000) return
-    last = performance.now()
-    ctx.log(`    ${entriesDone.toLocaleString('en')} / ${entries.toLocaleString('en')} entries (${records.toLocaleString('en')} records)`)
-  }
+  const result = await seedAuditTrail({
+    url,
+    entries,
+    onProgress: (stored, total) => {
+      if (stored === 0 || performance.now() - last < 15_000) return
+      last = performance.now()
+      ctx.log(`    ${stored.toLocaleString('en')} / ${total.toLocaleString('en')} records`)
+    }
+  })
+  if (result.resumedAt === result.records && result.created.length === 0) return
+  const how = result.resumedAt === 0 ? 'seeded' : `resumed at record ${result.resumedAt.toLocaleString('en')} and seeded`
+  ctx.log(`  ${where}: ${how} ${entries.toLocaleString('en')} entries (${result.records.toLocaleString('en')} records) in ${result.seconds.toFixed(1)} s (kept for later runs)`)
 }
 
 export interface Server {

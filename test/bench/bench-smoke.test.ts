@@ -80,6 +80,15 @@ t.test('npm run bench: every target, zero failed requests, a complete JSON repor
     t.equal(combination.failed, 0, `${combination.kind}: every query answered`)
     t.ok(combination.queries === 5 && combination.plan.some((line: string) => line.includes('audit_records_by_')), `${combination.kind}: 5 queries, a plan along an index`)
   }
+  // Exports over HTTP: each filter in both formats, read to its end on so small a trail, the same rows in each.
+  t.same(seeded.exports.map((e: { kind: string, format: string }) => `${e.kind} ${e.format}`), [
+    'everything', 'the largest project', 'a project', 'outcome unknown', 'actor and outcome failed (selective)', 'video (selective)'
+  ].flatMap((kind) => [`${kind} ndjson`, `${kind} csv`]))
+  for (const e of seeded.exports) {
+    t.match(e, { problem: null, complete: true, firstByteMs: Number, rowsPerSecond: Number }, `${e.kind} ${e.format}: read to its end`)
+  }
+  const everything = seeded.exports.filter((e: { kind: string }) => e.kind === 'everything')
+  t.ok(everything[0].rows >= 300 && everything[0].rows === everything[1].rows, 'every entry, in NDJSON and in CSV')
   // Verification on the seeded trail: every record checked by each way of verifying it, the cuts loaded before and during.
   const { verification } = seeded
   const records = verification.oneThread.records
