@@ -98,7 +98,31 @@ export interface ChainSnapshot {
   checkpoints (): Promise<Checkpoint[]>
   /** The stored records with seq from..to, in seq order. */
   records (from: number, to: number): AsyncIterable<AuditRecordRow>
+  /** The entries with records on both sides of `seq` (an incremental verification's anchor). */
+  spanningEntries (seq: number): Promise<SpanningEntries>
   close (): Promise<void>
+}
+
+/**
+ * Entries with a record at or before a seq and another after it (an intent whose final came
+ * later), found by entry id (the columns checked against the hashed body), not by entry_seq.
+ */
+export interface SpanningEntries {
+  entryIds: string[]
+  /** The earliest of their records at or before the seq; null when there are none. */
+  firstSeq: number | null
+}
+
+/** The query behind `spanningEntries`; `param` is the dialect's first placeholder (`?1`, `$1`). */
+export function spanningEntriesQuery (table: string, param: string): string {
+  return `SELECT b.entry_id, MIN(b.seq) AS first_seq FROM ${table} a
+    JOIN ${table} b ON b.entry_id = a.entry_id AND b.kind = 'entry' AND b.seq <= ${param}
+    WHERE a.seq > ${param} AND a.kind = 'entry' GROUP BY b.entry_id`
+}
+
+export function spanningEntriesFromRows (rows: ReadonlyArray<Record<string, unknown>>): SpanningEntries {
+  const seqs = rows.map((row) => Number(row.first_seq))
+  return { entryIds: rows.map((row) => row.entry_id as string), firstSeq: seqs.length === 0 ? null : Math.min(...seqs) }
 }
 
 /** An entry checked and serialised, ready to be placed in the chain. */
