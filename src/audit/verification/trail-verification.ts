@@ -74,7 +74,8 @@ export function checkpointPoints (stored: readonly Checkpoint[], options: TrailV
     const point = pointOf(options.anchor, `the anchor of this incremental run (the checkpoint of record ${seq}, signed ${time})`)
     // An anchor stands for every record before it: its signature is never left to another verifier.
     if (point.problem === undefined && !keys.has(options.anchor.keyId)) point.problem = `it is signed by key ${options.anchor.keyId}, which is not among the public keys given`
-    points.push(point)
+    // First among points on one seq (its stored copy, say): a failure there names the anchor.
+    points.unshift(point)
   }
   if (options.expectHead !== undefined) points.push({ ...options.expectHead, name: `the recorded head ${options.expectHead.seq}` })
   return { points, latest }
