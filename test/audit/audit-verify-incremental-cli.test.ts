@@ -1,82 +1,25 @@
 import { generateKeyPairSync } from 'node:crypto'
-import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import type { Test } from 'tap'
-import { planAppend, prepareRecord } from '../../src/audit/audit-chain.ts'
-import type { AuditEntry } from '../../src/audit/audit-entry.ts'
 import { createCheckpointSigner } from '../../src/audit/audit-checkpoint.ts'
-import { BACKENDS, type Backend, intentOf, makeEntry, type TrailUnderTest } from '../helpers/audit-fixtures.ts'
-import { AUDITOR, append, type Checkpoint, checkpointsOf, cli, getJson, type Jwk, recordHashAt, served, type Served } from '../helpers/checkpoints.ts'
+import { BACKENDS, makeEntry } from '../helpers/audit-fixtures.ts'
+import { type Checkpoint, cli, recordHashAt } from '../helpers/checkpoints.ts'
+import { editBody, rewriteRecord, keptTrail, verifyFrom } from '../helpers/incremental-trail.ts'
+import { planAppend, prepareRecord } from '../../src/audit/audit-chain.ts'
 import { tempDir } from '../helpers/temp-dir.ts'
 
-// Incremental verification: from a checkpoint verified earlier (the auditor's kept file for the
-// CLI, the service's own last run for the API), only the records from it on are read, and they
-// must still join the checkpoint's signed hash. What lies before it is not read: the tests show
-// that too, beside the full run that does see it.
-
-/**
- * Ten records, checkpoints at records 4 and 8 (AUDIT_CHECKPOINT_RECORDS 4), each with an entry
- * open across it: entry 5 (intent 3, final 6) and entry 10 (intent 7, final 9).
- */
-const TEN: Array<[AuditEntry, boolean]> = [
-  [makeEntry(1), true], [makeEntry(2), true], [intentOf(makeEntry(5)), false], [makeEntry(3), true],
-  [makeEntry(4), true], [makeEntry(5), true], [intentOf(makeEntry(10)), false], [makeEntry(6), true],
-  [makeEntry(10), true], [makeEntry(7), true]
-]
-
-interface Fixture extends Served {
-  jwkFile: string
-  /** Checkpoints by seq. */
-  at: Map<number, Checkpoint>
-  fileOf: (checkpoint: Checkpoint, name?: string) => string
-}
-
-async function tenRecords (t: Test, backend: Backend): Promise<Fixture> {
-  const service = await served(t, backend, { AUDIT_CHECKPOINT_RECORDS: '4' })
-  await append(service.app, TEN)
-  const dir = tempDir(t)
-  const jwkFile = join(dir, 'public.jwk')
-  writeFileSync(jwkFile, JSON.stringify(await getJson<Jwk>(service.app, '/v1/audit/public-key')))
-  const at = new Map((await checkpointsOf(service.app)).items.map((checkpoint) => [checkpoint.seq, checkpoint]))
-  t.same([...at.keys()], [8, 4], 'checkpoints at records 4 and 8')
-  const fileOf = (checkpoint: Checkpoint, name = `checkpoint-${checkpoint.seq}.json`): string => {
-    const file = join(dir, name)
-    writeFileSync(file, JSON.stringify(checkpoint))
-    return file
-  }
-  await service.trail.raw.disableGuards()
-  return { ...service, jwkFile, at, fileOf }
-}
-
-const verifyFrom = async (fixture: Fixture, anchor: Checkpoint, ...extra: string[]): Promise<{ code: number, result: Record<string, unknown> }> => {
-  const run = await cli(['verify', '--store', fixture.trail.url, '--public-key', fixture.jwkFile, '--checkpoint', fixture.fileOf(anchor), '--incremental', '--json', ...extra])
-  return { code: run.code, result: JSON.parse(run.stdout) }
-}
-
-/** Rewrites record `seq` as a valid record of another entry, hashed from its stored prev_hash. */
-async function rewriteRecord (trail: TrailUnderTest, seq: number, entry: AuditEntry): Promise<void> {
-  const [row] = await trail.raw.query(`SELECT prev_hash FROM ${trail.raw.table} WHERE seq = $1`, [seq])
-  const forged = planAppend(prepareRecord(entry, true), { head: { seq: seq - 1, hash: row?.prev_hash as string }, intent: null, hasFinal: false })
-  await trail.raw.exec(`UPDATE ${trail.raw.table} SET entry_id = $1, body = $2, hash = $3, outcome = $4 WHERE seq = $5`, [forged.entryId, forged.body, forged.hash, forged.outcome, seq])
-}
-
-/** Changes a record's body and its outcome column, leaving its stored hash alone. */
-async function editBody (trail: TrailUnderTest, seq: number): Promise<void> {
-  const [row] = await trail.raw.query(`SELECT body FROM ${trail.raw.table} WHERE seq = $1`, [seq])
-  const body = JSON.parse(row?.body as string)
-  await trail.raw.exec(`UPDATE ${trail.raw.table} SET body = $1, outcome = 'failed' WHERE seq = $2`, [JSON.stringify({ ...body, outcome: 'failed' }), seq])
-}
-
-const verifyApi = async (fixture: Fixture, query = '?mode=incremental'): Promise<Record<string, unknown>> => await getJson(fixture.app, `/v1/audit/verify${query}`)
+// `audit verify --incremental`: from a checkpoint the auditor kept (verified by an earlier run),
+// only the records from it on are read, and they must still join its signed hash. What lies
+// before it is not read: the last test shows that too, beside the full run that does see it.
 
 for (const backend of BACKENDS) {
   t.test(`${backend}: the CLI, incremental from a kept checkpoint`, async (t) => {
-    const fixture = await tenRecords(t, backend)
+    const fixture = await keptTrail(t, backend)
     const { trail, at } = fixture
     const at4 = at.get(4) as Checkpoint
     const at8 = at.get(8) as Checkpoint
     const head = { seq: 10, hash: await recordHashAt(trail, 10) }
+    t.same([...at.keys()], [4, 8], 'checkpoints at records 4 and 8')
 
     t.test('an intact trail: only the records from the anchor on are read', async (t) => {
       t.same(await verifyFrom(fixture, at8), { code: 0, result: { ok: true, checked: 4, head, checkpoint: at8 } },
@@ -124,17 +67,17 @@ for (const backend of BACKENDS) {
 
   t.test(`${backend}: the CLI, incremental, on a trail changed after the anchor (checkpoint 4)`, async (t) => {
     t.test('a record changed after the anchor', async (t) => {
-      const fixture = await tenRecords(t, backend)
+      const fixture = await keptTrail(t, backend)
       await editBody(fixture.trail, 7)
       t.match(await verifyFrom(fixture, fixture.at.get(4) as Checkpoint), { code: 1, result: { ok: false, checked: 4, firstBad: { seq: 7, problem: /hash does not match/ } } })
     })
     t.test('a record deleted after the anchor', async (t) => {
-      const fixture = await tenRecords(t, backend)
+      const fixture = await keptTrail(t, backend)
       await fixture.trail.raw.exec(`DELETE FROM ${fixture.trail.raw.table} WHERE seq = 7`)
       t.match(await verifyFrom(fixture, fixture.at.get(4) as Checkpoint), { code: 1, result: { ok: false, checked: 4, firstBad: { seq: 7, problem: /record 7 is missing/ } } })
     })
     t.test('a record inserted after the anchor, hashed as the store would', async (t) => {
-      const fixture = await tenRecords(t, backend)
+      const fixture = await keptTrail(t, backend)
       const { raw } = fixture.trail
       const forged = planAppend(prepareRecord(makeEntry(99), true), { head: { seq: 6, hash: await recordHashAt(fixture.trail, 6) as string }, intent: null, hasFinal: false })
       await raw.exec(`UPDATE ${raw.table} SET seq = seq + 1000000 WHERE seq >= 7`)
@@ -145,61 +88,23 @@ for (const backend of BACKENDS) {
       t.match(await verifyFrom(fixture, fixture.at.get(4) as Checkpoint), { code: 1, result: { ok: false, checked: 5, firstBad: { seq: 8, problem: /prev_hash does not match the hash of record 7/ } } })
     })
     t.test('the anchor record rewritten (a valid record, another hash)', async (t) => {
-      const fixture = await tenRecords(t, backend)
+      const fixture = await keptTrail(t, backend)
       await rewriteRecord(fixture.trail, 4, makeEntry(3, { outcome: 'failed' }))
       t.match(await verifyFrom(fixture, fixture.at.get(4) as Checkpoint),
         { code: 1, result: { ok: false, checked: 1, firstBad: { seq: 4, problem: /hash differs from the anchor of this incremental run \(the checkpoint of record 4/ } } })
     })
     t.test('the trail truncated before the anchor', async (t) => {
-      const fixture = await tenRecords(t, backend)
+      const fixture = await keptTrail(t, backend)
       await fixture.trail.raw.exec(`DELETE FROM ${fixture.trail.raw.table} WHERE seq >= 3`)
       t.match(await verifyFrom(fixture, fixture.at.get(4) as Checkpoint),
         { code: 1, result: { ok: false, checked: 0, head: null, firstBad: { seq: 3, entryId: null, problem: /the chain ends at record 2, before the anchor of this incremental run/ } } })
     })
     t.test('what it cannot see: a body before the anchor edited, its stored hash left alone', async (t) => {
-      const fixture = await tenRecords(t, backend)
+      const fixture = await keptTrail(t, backend)
       await editBody(fixture.trail, 2)
       t.match(await verifyFrom(fixture, fixture.at.get(4) as Checkpoint), { code: 0, result: { ok: true, checked: 8 } }, 'the incremental run does not read record 2')
       const full = await cli(['verify', '--store', fixture.trail.url, '--public-key', fixture.jwkFile, '--json'])
       t.match({ code: full.code, result: JSON.parse(full.stdout) }, { code: 1, result: { ok: false, firstBad: { seq: 2, problem: /hash does not match/ } } }, 'a full run does')
     })
-  })
-
-  t.test(`${backend}: the API, ?mode=incremental from the service's last verified checkpoint`, async (t) => {
-    const fixture = await tenRecords(t, backend)
-    const { app, trail, at } = fixture
-    const at8 = at.get(8) as Checkpoint
-    const head = { seq: 10, hash: await recordHashAt(trail, 10) }
-    t.same(await verifyApi(fixture), { ok: true, checked: 10, head, checkpoint: at8, anchor: null }, 'no run verified a checkpoint yet: the whole chain, anchor null')
-    t.same(await verifyApi(fixture), { ok: true, checked: 4, head, checkpoint: at8, anchor: at8 }, 'then from checkpoint 8: records 7–10')
-    t.same(await verifyApi(fixture, ''), { ok: true, checked: 10, head, checkpoint: at8 }, 'the default answer is the full one, as SPEC gives it')
-
-    await append(app, [[makeEntry(11), true], [makeEntry(12), true]])
-    const at12 = (await checkpointsOf(app)).items[0] as Checkpoint
-    t.equal(at12.seq, 12, 'a checkpoint at record 12')
-    t.match(await verifyApi(fixture), { ok: true, checked: 6, head: { seq: 12 }, checkpoint: at12, anchor: at8 }, 'from 8 again: records 7–12')
-    t.match(await verifyApi(fixture), { ok: true, checked: 1, head: { seq: 12 }, checkpoint: at12, anchor: at12 }, 'then from 12: its own record alone')
-
-    const response = await app.inject({ url: '/v1/audit/verify?mode=partial', headers: { authorization: `Bearer ${AUDITOR}` } })
-    t.equal(response.statusCode, 400, 'another mode is a 400')
-    t.match(response.headers['content-type'], /application\/problem\+json/)
-  })
-
-  t.test(`${backend}: the API, incremental, on a trail changed after the anchor, then before it`, async (t) => {
-    const fixture = await tenRecords(t, backend)
-    const { trail } = fixture
-    t.match(await verifyApi(fixture, ''), { ok: true, checked: 10 }, 'a full run: the anchor is checkpoint 8')
-    await editBody(trail, 9)
-    t.match(await verifyApi(fixture), { ok: false, checked: 2, firstBad: { seq: 9, problem: /hash does not match/ }, anchor: fixture.at.get(8) }, 'a record after the anchor changed')
-    t.match(await verifyApi(fixture), { ok: false, checked: 8, firstBad: { seq: 9 }, anchor: null }, 'the failure forgot the anchor: the next run reads the whole chain')
-  })
-
-  t.test(`${backend}: the API, incremental, blind before the anchor until a full run`, async (t) => {
-    const fixture = await tenRecords(t, backend)
-    t.match(await verifyApi(fixture, ''), { ok: true, checked: 10 }, 'a full run: the anchor is checkpoint 8')
-    await editBody(fixture.trail, 2)
-    t.match(await verifyApi(fixture), { ok: true, checked: 4 }, 'record 2 lies before the anchor: not read')
-    t.match(await verifyApi(fixture, ''), { ok: false, checked: 1, firstBad: { seq: 2, problem: /hash does not match/ } }, 'a full run sees it')
-    t.match(await verifyApi(fixture), { ok: false, checked: 1, firstBad: { seq: 2 }, anchor: null }, 'and incremental calls read the whole chain again')
   })
 }
