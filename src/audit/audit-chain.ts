@@ -115,9 +115,11 @@ export interface SpanningEntries {
 
 /** The query behind `spanningEntries`; `param` is the dialect's first placeholder (`?1`, `$1`). */
 export function spanningEntriesQuery (table: string, param: string): string {
-  return `SELECT b.entry_id, MIN(b.seq) AS first_seq FROM ${table} a
-    JOIN ${table} b ON b.entry_id = a.entry_id AND b.kind = 'entry' AND b.seq <= ${param}
-    WHERE a.seq > ${param} AND a.kind = 'entry' GROUP BY b.entry_id`
+  // Driven by the records after the seq, each looking its entry up by index: a plain join lets
+  // SQLite walk the whole entry index instead (1.2 s of CPU at 1.75 M records, with none after it).
+  return `SELECT entry_id, first_seq FROM (SELECT a.entry_id, (SELECT MIN(b.seq) FROM ${table} b
+    WHERE b.entry_id = a.entry_id AND b.kind = 'entry' AND b.seq <= ${param}) AS first_seq
+    FROM ${table} a WHERE a.seq > ${param} AND a.kind = 'entry') AS later WHERE first_seq IS NOT NULL`
 }
 
 export function spanningEntriesFromRows (rows: ReadonlyArray<Record<string, unknown>>): SpanningEntries {
