@@ -106,7 +106,9 @@ export function problemsOf (results: TargetResult[], soakProblem: string | null 
     for (const q of r.auditQueries ?? []) if (q.problem !== null) problems.push(`${r.name} audit query ${q.kind}: ${q.problem}`)
     for (const e of r.exports ?? []) if (e.problem !== null) problems.push(`${r.name} export ${e.kind} (${e.format}): ${e.problem}`)
     const v = r.verification
-    for (const [name, problem] of [['CLI verify', v?.cli.problem], ['HTTP verify', v?.http.problem], ['one-thread verify', v?.oneThread.problem], ['cuts during verifies', v?.cutsAtFixedRate.problem]]) {
+    for (const [name, problem] of [['CLI verify', v?.cli.problem], ['HTTP verify', v?.http.problem], ['one-thread verify', v?.oneThread.problem],
+      ['CLI incremental verify from half', v?.incremental.cliFromHalf.problem], ['CLI incremental verify from the newest checkpoint', v?.incremental.cliFromNewest.problem],
+      ['HTTP incremental verify', v?.incremental.http.problem], ['cuts during verifies', v?.cutsAtFixedRate.problem]]) {
       if (problem != null) problems.push(`${r.name} ${name}: ${problem}`)
     }
     if (r.auditedSucceeded !== undefined) {

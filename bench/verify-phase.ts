@@ -2,14 +2,20 @@
  * The verification phase of `npm run bench -- --growth`, on the seeded trail:
  *  (b) verification throughput in records/s — the CLI (its own process), the HTTP route (in the
  *      server's worker threads), and, as the floor of the same run, the walk in one thread that
- *      verification was before it moved to workers;
+ *      verification was before it moved to workers; then incremental runs beside them: the CLI
+ *      from a checkpoint at half the trail (records/s over the half it reads) and from the newest
+ *      stored checkpoint, and the route's `?mode=incremental` after its full run;
  *  (c) cut latency at a fixed rate before and while three HTTP verifies run at once.
  */
 import { execFile } from 'node:child_process'
+import { createPublicKey } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
+import { type Checkpoint, createCheckpointSigner, signingKeyFromPem } from '../src/audit/audit-checkpoint.ts'
 import { openAuditStore } from '../src/audit/open-audit-store.ts'
 import type { LatencySummary } from './load.ts'
 import { unpin } from './processes.ts'
@@ -33,6 +39,14 @@ export interface VerificationResult {
   http: Throughput
   /** The floor: the same trail walked in one thread (store.verify), in this process. */
   oneThread: Throughput
+  incremental: {
+    /** The CLI from a checkpoint at half the trail (signed here with the server's key). */
+    cliFromHalf: Throughput
+    /** The CLI from the newest stored checkpoint: the everyday case. */
+    cliFromNewest: Throughput
+    /** `GET /v1/audit/verify?mode=incremental` after the full HTTP run (its anchor). */
+    http: Throughput
+  }
   cutsAtFixedRate: {
     rate: number
     before: LatencySummary
@@ -48,6 +62,8 @@ export interface VerificationPhaseOptions {
   trailUrl: string
   serverUrl: string
   auditToken: string
+  /** The server's AUDIT_SIGNING_KEY: the bench signs the half-trail anchor with it. */
+  signingKeyPem: string
   /** Cut load at `rate` requests/s for `seconds`, with its own accounting (run.ts's loadPhase). */
   paced: (phase: string, seconds: number, rate: number) => Promise<{ latencyMs: LatencySummary, problem: string | null }>
   rate: number
@@ -62,16 +78,16 @@ function throughput (records: number, started: number, problem: string | null): 
   return { records, seconds: Math.round(seconds * 100) / 100, recordsPerSecond: Math.round(records / seconds), problem }
 }
 
-async function httpVerify (serverUrl: string, token: string): Promise<{ ok: boolean, checked: number, status: number }> {
-  const response = await request(`${serverUrl}/v1/audit/verify`, { headers: { authorization: `Bearer ${token}` }, headersTimeout: 0, bodyTimeout: 0 })
+async function httpVerify (serverUrl: string, token: string, query = ''): Promise<{ ok: boolean, checked: number, status: number }> {
+  const response = await request(`${serverUrl}/v1/audit/verify${query}`, { headers: { authorization: `Bearer ${token}` }, headersTimeout: 0, bodyTimeout: 0 })
   const body = await response.body.json() as { ok?: boolean, checked?: number }
   return { ok: body.ok === true, checked: body.checked ?? 0, status: response.statusCode }
 }
 
-async function measureCli (trailUrl: string): Promise<Throughput> {
+async function measureCli (trailUrl: string, extra: string[] = []): Promise<Throughput> {
   const started = performance.now()
   try {
-    const run = execFileAsync(process.execPath, [join(ROOT, 'src/cli/audit.ts'), 'verify', '--store', trailUrl, '--json'], { maxBuffer: 1 << 20 })
+    const run = execFileAsync(process.execPath, [join(ROOT, 'src/cli/audit.ts'), 'verify', '--store', trailUrl, '--json', ...extra], { maxBuffer: 1 << 20 })
     // This process is pinned to the load generator's CPU, and its children with it: the CLI gets every CPU.
     if (run.child.pid !== undefined) unpin(run.child.pid)
     const { stdout } = await run
@@ -82,10 +98,48 @@ async function measureCli (trailUrl: string): Promise<Throughput> {
   }
 }
 
-async function measureHttp (serverUrl: string, token: string): Promise<Throughput> {
+async function measureHttp (serverUrl: string, token: string, query = ''): Promise<Throughput> {
   const started = performance.now()
-  const answer = await httpVerify(serverUrl, token)
-  return throughput(answer.checked, started, answer.status === 200 && answer.ok ? null : `GET /v1/audit/verify answered ${answer.status}, ok ${answer.ok}`)
+  const answer = await httpVerify(serverUrl, token, query)
+  return throughput(answer.checked, started, answer.status === 200 && answer.ok ? null : `GET /v1/audit/verify${query} answered ${answer.status}, ok ${answer.ok}`)
+}
+
+/** The anchors of the CLI's incremental runs: a checkpoint at half the trail, signed here, and the newest stored one. */
+async function anchors (trailUrl: string, signingKeyPem: string): Promise<{ half: Checkpoint, newest: Checkpoint | null }> {
+  const store = await openAuditStore(trailUrl, { readOnly: true })
+  try {
+    const snapshot = await store.openSnapshot()
+    try {
+      const head = await snapshot.head()
+      if (head === null) throw new Error('the seeded trail is empty')
+      let half: Checkpoint | null = null
+      const signer = createCheckpointSigner(signingKeyFromPem(signingKeyPem))
+      for await (const row of snapshot.records(Math.ceil(head.seq / 2), Math.ceil(head.seq / 2))) half = signer.sign(row, Date.now())
+      return { half: half as Checkpoint, newest: (await snapshot.checkpoints()).at(-1) ?? null }
+    } finally {
+      await snapshot.close()
+    }
+  } finally {
+    await store.close()
+  }
+}
+
+async function measureIncrementalCli (trailUrl: string, signingKeyPem: string): Promise<Throughput[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'verify-phase-'))
+  try {
+    const keyFile = join(dir, 'public.pem')
+    writeFileSync(keyFile, createPublicKey(signingKeyFromPem(signingKeyPem)).export({ format: 'pem', type: 'spki' }))
+    const { half, newest } = await anchors(trailUrl, signingKeyPem)
+    const fromFile = async (checkpoint: Checkpoint | null): Promise<Throughput> => {
+      if (checkpoint === null) return throughput(0, performance.now(), 'the trail has no stored checkpoint')
+      const file = join(dir, `checkpoint-${checkpoint.seq}.json`)
+      writeFileSync(file, JSON.stringify(checkpoint))
+      return await measureCli(trailUrl, ['--public-key', keyFile, '--checkpoint', file, '--incremental'])
+    }
+    return [await fromFile(half), await fromFile(newest)]
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 async function measureOneThread (trailUrl: string): Promise<Throughput> {
@@ -111,6 +165,11 @@ export async function measureVerification (options: VerificationPhaseOptions): P
   show('CLI, worker threads', cli)
   const http = await options.unpinned(async () => await measureHttp(options.serverUrl, options.auditToken))
   show('HTTP GET /v1/audit/verify, background worker threads', http)
+  const [cliFromHalf, cliFromNewest] = await options.unpinned(async () => await measureIncrementalCli(options.trailUrl, options.signingKeyPem)) as [Throughput, Throughput]
+  show('CLI --incremental from a checkpoint at half the trail', cliFromHalf)
+  show('CLI --incremental from the newest stored checkpoint', cliFromNewest)
+  const incrementalHttp = await options.unpinned(async () => await measureHttp(options.serverUrl, options.auditToken, '?mode=incremental'))
+  show('HTTP ?mode=incremental, after the full run above', incrementalHttp)
 
   log(`  cuts at ${options.rate} req/s for ${options.seconds} s, before and during three concurrent HTTP verifies:`)
   const before = await options.paced('verify-before', options.seconds, options.rate)
@@ -143,5 +202,5 @@ export async function measureVerification (options: VerificationPhaseOptions): P
   log(`  targets: ≥ ${VERIFY_TARGET_RECORDS_PER_SECOND.toLocaleString('en')} records/s — CLI ${cli.recordsPerSecond >= VERIFY_TARGET_RECORDS_PER_SECOND ? 'met' : 'NOT met'}, ` +
     `HTTP ${http.recordsPerSecond >= VERIFY_TARGET_RECORDS_PER_SECOND ? 'met' : 'NOT met'}; cut p99 during ≤ 1.5 × ${before.latencyMs.p99.toFixed(1)} + 10 = ${targetP99Ms.toFixed(1)} ms — ` +
     `${during.latencyMs.p99 <= targetP99Ms ? 'met' : 'NOT met'}`)
-  return { cli, http, oneThread, cutsAtFixedRate }
+  return { cli, http, oneThread, incremental: { cliFromHalf, cliFromNewest, http: incrementalHttp }, cutsAtFixedRate }
 }

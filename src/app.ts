@@ -30,6 +30,7 @@ import { isCutUrl } from './routes/cut/cut-path.ts'
 import { newCutState } from './routes/cut/cut-state.ts'
 import auditRoutes from './routes/audit/audit-routes.ts'
 import resolutionRoute from './routes/audit/resolution-route.ts'
+import verifyRoute from './routes/audit/verify-route.ts'
 import healthRoutes from './routes/ops/health-routes.ts'
 import consolePlugin from './console/console-plugin.ts'
 import { createTracing } from './tracing/create-tracing.ts'
@@ -146,6 +147,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}) {
   await app.register(healthRoutes)
   await app.register(cutRoute, { visibility: config.visibility })
   await app.register(auditRoutes)
+  await app.register(verifyRoute)
   await app.register(resolutionRoute)
   if (config.consoleEnabled) await app.register(consolePlugin)
   return app

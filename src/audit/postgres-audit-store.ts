@@ -5,6 +5,7 @@ import {
   type AuditRecordRow, type ChainedAuditStore, type ChainHead, type ChainSnapshot, type ChainVerifyResult, type CheckpointPage, planBatch,
   prepareRecord, type PreparedRecord, prepareResolution, recordFromRow, verifyChain, type VerifyOptions
 } from './audit-chain.ts'
+import { spanningEntriesFromRows, spanningEntriesQuery } from './audit-chain.ts'
 import {
   batchContextFromRows, batchContextQuery, entryByIdQuery, headQuery, insertRecordQuery, planResolutionOf, POSTGRES_DIALECT, readEntry,
   readEntryPage, resolutionConflict, type SqlQuery, streamEntryPages
@@ -395,6 +396,7 @@ export class PostgresAuditStore implements ChainedAuditStore {
         },
         checkpoints: async () => (await client.query(allCheckpointsQuery(this.#checkpoints))).rows.map(checkpointFromRow),
         records: (from, to) => rangeRecords(client, table, from, to),
+        spanningEntries: async (seq) => spanningEntriesFromRows((await client.query(spanningEntriesQuery(table, '$1'), [seq])).rows),
         close: async () => {
           if (broken === undefined) await client.query('ROLLBACK').catch((error: Error) => { broken = error })
           release()

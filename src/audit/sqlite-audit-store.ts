@@ -8,6 +8,7 @@ import {
   type AuditRecordRow, type BatchContext, type ChainedAuditStore, type ChainHead, type ChainSnapshot, type ChainVerifyResult, type CheckpointPage, type KnownRecord, planBatch,
   prepareRecord, type PreparedRecord, prepareResolution, recordFromRow, verifyChain, type VerifyOptions
 } from './audit-chain.ts'
+import { spanningEntriesFromRows, spanningEntriesQuery } from './audit-chain.ts'
 import {
   batchContextFromRows, batchContextQuery, entryByIdQuery, headQuery, insertRecordQuery, planResolutionOf, readEntry, readEntryPage,
   resolutionConflict, type SqlQuery, SQLITE_DIALECT, streamEntryPages
@@ -345,6 +346,7 @@ export class SqliteAuditStore implements ChainedAuditStore {
       },
       checkpoints: async () => all(allCheckpointsQuery(CHECKPOINTS)).map(checkpointFromRow),
       records: (from, to) => readRecords(db, from, to),
+      spanningEntries: async (seq) => spanningEntriesFromRows(all({ text: spanningEntriesQuery(TABLE, '?1'), values: [seq] })),
       close: async () => { if (own && db.isOpen) db.close() }
     }
   }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { parseArgs } from 'node:util'
@@ -13,14 +13,16 @@ import { verifyTrail } from '../audit/verification/trail-verification.ts'
 
 /*
  * The audit trail from the command line, read-only (it never creates, migrates or writes):
- *   npm run audit -- verify [--store URL] [--public-key FILE]... [--checkpoint FILE] [--expect-head SEQ:HASH] [--json]
+ *   npm run audit -- verify [--store URL] [--public-key FILE]... [--checkpoint FILE [--incremental]] [--save-checkpoint FILE]
+ *                           [--expect-head SEQ:HASH] [--json]
  *   npm run audit -- export [--store URL] [--format ndjson|csv] [--project P] [--video V]
  *                           [--actor SUB] [--outcome O] [--resolved true|false] [--since TIME] [--until TIME]
  * Exit codes: 0 done (verify: the chain is intact), 1 verification failed, 2 usage or store error.
  */
 
 const USAGE = `usage:
-  audit verify [--store URL] [--public-key FILE]... [--checkpoint FILE] [--expect-head SEQ:HASH] [--json]
+  audit verify [--store URL] [--public-key FILE]... [--checkpoint FILE [--incremental]] [--save-checkpoint FILE]
+               [--expect-head SEQ:HASH] [--json]
   audit export [--store URL] [--format ndjson|csv] [--project P] [--video V] [--actor SUB]
                [--outcome succeeded|rejected|failed|unknown] [--resolved true|false] [--since TIME] [--until TIME]
 
@@ -30,6 +32,11 @@ const USAGE = `usage:
                  checkpoint must be signed by one of them; not given, signatures are not checked
   --checkpoint   a checkpoint kept outside the trail (JSON, as /v1/audit/checkpoints lists it): fails
                  if the chain no longer reaches it with its hash (records cut off, or rewritten)
+  --incremental  read only the records from the --checkpoint on (it must be one an earlier verify
+                 checked, e.g. one --save-checkpoint wrote; needs --public-key): fast, but blind to
+                 changes before it that leave its own record intact; verify in full from time to time
+  --save-checkpoint  after a verify that passed, write the newest checkpoint it verified to FILE
+                 (needs --public-key): the --checkpoint of the next --incremental run
   --expect-head  a head printed by an earlier verify: fails if the chain no longer reaches it
                  with that hash (detects records removed from the end)
   --resolved     entries whose unknown outcome was resolved (true) or not yet (false)
@@ -53,6 +60,8 @@ const OPTIONS = {
   'expect-head': { type: 'string' },
   'public-key': { type: 'string', multiple: true },
   checkpoint: { type: 'string' },
+  incremental: { type: 'boolean' },
+  'save-checkpoint': { type: 'string' },
   json: { type: 'boolean' },
   format: { type: 'string' },
   project: { type: 'string' },
@@ -129,18 +138,31 @@ async function verify (url: string, values: Values, io: Io): Promise<number> {
   }
   const publicKeys = (values['public-key'] ?? []).flatMap((file) => fromFile('public-key', file, publicKeysFromText))
   const checkpoint: Checkpoint | undefined = values.checkpoint === undefined ? undefined : fromFile('checkpoint', values.checkpoint, parseCheckpoint)
+  const incremental = values.incremental === true
+  if (incremental && (checkpoint === undefined || publicKeys.length === 0)) throw new UsageError('--incremental needs --checkpoint (where to start) and --public-key (to check its signature)')
+  if (incremental && expectHead !== undefined && checkpoint !== undefined && expectHead.seq < checkpoint.seq) {
+    throw new UsageError(`--expect-head ${expectHead.seq} lies before the --checkpoint (record ${checkpoint.seq}): an --incremental run does not read it`)
+  }
+  const saveTo = values['save-checkpoint']
+  if (saveTo !== undefined && publicKeys.length === 0) throw new UsageError('--save-checkpoint needs --public-key: a checkpoint whose signature was not checked is no anchor')
   const result = await verifyTrail({ url, background: false }, {
     ...(expectHead !== undefined && { expectHead }),
-    ...(checkpoint !== undefined && { checkpoint }),
+    ...(checkpoint !== undefined && (incremental ? { anchor: checkpoint } : { checkpoint })),
     publicKeys,
     requireKnownKey: publicKeys.length > 0
   })
+  if (result.ok && saveTo !== undefined && result.checkpoint !== null) saveCheckpoint(saveTo, result.checkpoint)
   if (values.json === true) {
     io.stdout.write(JSON.stringify(result) + '\n')
   } else if (result.ok) {
     io.stdout.write(`ok: ${result.checked} records verified\n`)
-    if (result.head !== null) io.stdout.write(`head: ${formatChainHead(result.head)}\n`)
+    if (result.head !== null) {
+      io.stdout.write(`head: ${formatChainHead(result.head)}\n`)
+      const from = result.head.seq - result.checked + 1
+      if (incremental) io.stdout.write(`incremental: records ${from}–${result.head.seq}, on from the checkpoint of record ${(checkpoint as Checkpoint).seq}; records before ${from} were not read\n`)
+    }
     if (result.checkpoint !== null) io.stdout.write(`latest checkpoint: record ${result.checkpoint.seq}, signed ${result.checkpoint.time} (key ${result.checkpoint.keyId})\n`)
+    if (saveTo !== undefined) io.stdout.write(result.checkpoint === null ? `no checkpoint verified: ${saveTo} left as it was\n` : `saved it to ${saveTo}\n`)
     if (publicKeys.length === 0) io.stderr.write('note: checkpoints were checked against the chain only; give --public-key to check their signatures too\n')
   } else {
     const { seq, entryId, problem } = result.firstBad
@@ -148,6 +170,13 @@ async function verify (url: string, values: Values, io: Io): Promise<number> {
       `${result.checked} records verified before it\n`)
   }
   return result.ok ? EXIT_OK : EXIT_VERIFY_FAILED
+}
+
+/** Written beside the file and renamed over it: an interrupted run never leaves half an anchor. */
+function saveCheckpoint (file: string, checkpoint: Checkpoint): void {
+  const temporary = `${file}.${process.pid}.tmp`
+  writeFileSync(temporary, JSON.stringify(checkpoint) + '\n')
+  renameSync(temporary, file)
 }
 
 async function exportEntries (url: string, values: Values, io: Io): Promise<number> {

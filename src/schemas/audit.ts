@@ -56,6 +56,16 @@ export const AuditPublicKeySchema = Type.Object({
   kid: Type.String({ description: 'the `keyId` its checkpoints carry' })
 }, { description: 'the key that verifies this service\'s checkpoints, as a JWK (RFC 8037)' })
 
+export const AuditVerifyQuerySchema = Type.Object({
+  mode: Type.Optional(Type.Union([Type.Literal('full'), Type.Literal('incremental')], {
+    default: 'full',
+    description: '`full` (the default) reads the whole chain; `incremental` only the records from the newest checkpoint this service instance ' +
+      'verified since it started (with every record before it checked), and checks them against it: fast, but blind to changes made before it ' +
+      '(see `anchor`)'
+  }))
+}, { additionalProperties: false })
+export type AuditVerifyQuery = Static<typeof AuditVerifyQuerySchema>
+
 export const AuditVerifySchema = Type.Object({
   ok: Type.Boolean(),
   checked: Type.Integer({ description: 'records checked along the chain' }),
@@ -64,6 +74,10 @@ export const AuditVerifySchema = Type.Object({
     hash: Type.String()
   }, { description: 'the last record that verified: on success the chain\'s head; null when none did (an empty trail)' })),
   checkpoint: Nullable(Type.Ref('AuditCheckpoint', { description: 'the newest stored checkpoint whose signature verified with this service\'s key; null on failure or when there is none' })),
+  anchor: Type.Optional(Nullable(Type.Ref('AuditCheckpoint', {
+    description: 'incremental answers only: the checkpoint the run read on from (records before it were not read); null when the instance had none ' +
+      'yet (after a start, or a failed run) and the whole chain was verified'
+  }))),
   firstBad: Type.Optional(Type.Object({
     seq: Type.Integer(),
     entryId: Type.Union([Type.String(), Type.Null()], { description: 'null when the entry is outside the caller\'s projects' }),

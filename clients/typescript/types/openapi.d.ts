@@ -109,26 +109,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/audit/verify": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Verify the hash chain of the whole trail and every stored checkpoint
-         * @description Runs off the request path (a background worker on its own snapshot); calls made while a verification runs share its answer.
-         */
-        get: operations["verifyAuditTrail"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/audit/checkpoints": {
         parameters: {
             query?: never;
@@ -155,6 +135,26 @@ export interface paths {
         };
         /** The public key that verifies this service's checkpoints (JWK) */
         get: operations["getAuditPublicKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Verify the hash chain of the whole trail and every stored checkpoint (or, incrementally, what follows the last one verified)
+         * @description Runs off the request path (a background worker on its own snapshot); calls made while a verification runs share its answer (an incremental call shares a full run under way). An incremental run reads only the records from the newest checkpoint this instance verified since it started, which must still have its hash; changes before it are not seen, so run a full verification regularly.
+         */
+        get: operations["verifyAuditTrail"];
         put?: never;
         post?: never;
         delete?: never;
@@ -663,77 +663,6 @@ export interface operations {
             };
         };
     };
-    verifyAuditTrail: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        ok: boolean;
-                        /** @description records checked along the chain */
-                        checked: number;
-                        head: {
-                            seq: number;
-                            hash: string;
-                        } | null;
-                        checkpoint: components["schemas"]["AuditCheckpoint"] | null;
-                        firstBad?: {
-                            seq: number;
-                            /** @description null when the entry is outside the caller's projects */
-                            entryId: string | null;
-                            problem: string;
-                        };
-                    };
-                };
-            };
-            /** @description Problem details (RFC 9457) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Problem details (RFC 9457) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Problem details (RFC 9457) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Problem details (RFC 9457) */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
     listAuditCheckpoints: {
         parameters: {
             query?: {
@@ -845,6 +774,90 @@ export interface operations {
             };
             /** @description Problem details (RFC 9457) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    verifyAuditTrail: {
+        parameters: {
+            query?: {
+                /** @description `full` (the default) reads the whole chain; `incremental` only the records from the newest checkpoint this service instance verified since it started (with every record before it checked), and checks them against it: fast, but blind to changes made before it (see `anchor`) */
+                mode?: "full" | "incremental";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        ok: boolean;
+                        /** @description records checked along the chain */
+                        checked: number;
+                        head: {
+                            seq: number;
+                            hash: string;
+                        } | null;
+                        checkpoint: components["schemas"]["AuditCheckpoint"] | null;
+                        anchor?: components["schemas"]["AuditCheckpoint"] | null;
+                        firstBad?: {
+                            seq: number;
+                            /** @description null when the entry is outside the caller's projects */
+                            entryId: string | null;
+                            problem: string;
+                        };
+                    };
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

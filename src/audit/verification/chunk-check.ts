@@ -78,3 +78,8 @@ export async function checkChunk (snapshot: ChainSnapshot, job: ChunkJob): Promi
   }
   return result
 }
+
+/** The chunks checked one after another in this thread. */
+export async function * checkedHere (snapshot: ChainSnapshot, jobs: readonly ChunkJob[]): AsyncGenerator<ChunkResult> {
+  for (const job of jobs) yield await checkChunk(snapshot, job)
+}

@@ -15,6 +15,12 @@ export interface TrailVerifyOptions {
   expectHead?: ChainHead
   /** A checkpoint kept outside the trail (`--checkpoint`): the chain must still reach it, with its hash. */
   checkpoint?: Checkpoint
+  /**
+   * Incremental: a checkpoint up to which an earlier run verified the chain. Only the records
+   * from it on are read (and those of entries open across it); its own record must still have
+   * its hash, and its signature must verify with one of `publicKeys`.
+   */
+  anchor?: Checkpoint
   /** Keys whose checkpoints' signatures are checked (each names itself by keyId). */
   publicKeys: KeyObject[]
   /**
@@ -62,6 +68,14 @@ export function checkpointPoints (stored: readonly Checkpoint[], options: TrailV
   if (options.checkpoint !== undefined) {
     const { seq, time } = options.checkpoint
     points.push(pointOf(options.checkpoint, `the checkpoint kept outside the trail (record ${seq}, signed ${time})`))
+  }
+  if (options.anchor !== undefined) {
+    const { seq, time } = options.anchor
+    const point = pointOf(options.anchor, `the anchor of this incremental run (the checkpoint of record ${seq}, signed ${time})`)
+    // An anchor stands for every record before it: its signature is never left to another verifier.
+    if (point.problem === undefined && !keys.has(options.anchor.keyId)) point.problem = `it is signed by key ${options.anchor.keyId}, which is not among the public keys given`
+    // First among points on one seq (its stored copy, say): a failure there names the anchor.
+    points.unshift(point)
   }
   if (options.expectHead !== undefined) points.push({ ...options.expectHead, name: `the recorded head ${options.expectHead.seq}` })
   return { points, latest }

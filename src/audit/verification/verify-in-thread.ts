@@ -1,13 +1,13 @@
-import { type ChainedAuditStore, verifyChain } from '../audit-chain.ts'
-import { checkpointPoints, type TrailVerifyOptions, type TrailVerifyResult } from './trail-verification.ts'
+import type { ChainedAuditStore } from '../audit-chain.ts'
+import { checkedHere } from './chunk-check.ts'
+import type { TrailVerifyOptions, TrailVerifyResult } from './trail-verification.ts'
+import { walkTrail } from './trail-walk.ts'
 
 /** The same verification as verifyTrail, walked in the calling thread (for a trail no worker can open). */
 export async function verifyInThread (store: ChainedAuditStore, options: TrailVerifyOptions): Promise<TrailVerifyResult> {
   const snapshot = await store.openSnapshot()
   try {
-    const { points, latest } = checkpointPoints(await snapshot.checkpoints(), options)
-    const result = await verifyChain(snapshot.records(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER), { expected: points })
-    return { ...result, checkpoint: result.ok ? latest : null }
+    return await walkTrail(snapshot, options, (jobs) => checkedHere(snapshot, jobs))
   } finally {
     await snapshot.close()
   }

@@ -5,7 +5,7 @@ import { EXPORT_CONTENT_TYPES, EXPORT_DISPOSITIONS, exportChunks, type ExportFor
 import type { AuditFilter } from '../../audit/audit-store.ts'
 import { ProblemError } from '../../problems/problem-error.ts'
 import {
-  AuditCheckpointPageSchema, AuditCheckpointsQuerySchema, AuditEventsQuerySchema, AuditPageSchema, AuditPublicKeySchema, AuditVerifySchema,
+  AuditCheckpointPageSchema, AuditCheckpointsQuerySchema, AuditEventsQuerySchema, AuditPageSchema, AuditPublicKeySchema,
   DEFAULT_AUDIT_PAGE, type AuditEventsQuery
 } from '../../schemas/audit.ts'
 import { problemResponses } from '../../schemas/common.ts'
@@ -81,29 +81,6 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     const entry = await auditStore.getEntry(request.params.id, fastify.callerProjects(request))
     if (entry === null) throw new ProblemError('not_found', 'No audit entry with this id in your projects.')
     return entry
-  })
-
-  fastify.get('/v1/audit/verify', {
-    schema: {
-      operationId: 'verifyAuditTrail',
-      summary: 'Verify the hash chain of the whole trail and every stored checkpoint',
-      description: 'Runs off the request path (a background worker on its own snapshot); calls made while a verification runs share its answer.',
-      tags: ['audit'],
-      security,
-      response: { 200: AuditVerifySchema, ...problemResponses(401, 403, 429, 503) }
-    }
-  }, async (request) => {
-    let result
-    try {
-      result = await fastify.verifyAuditTrail()
-    } catch (err) {
-      request.log.error({ err }, 'audit verification could not run')
-      throw new ProblemError('audit_unavailable', 'The audit trail could not be read to verify it; nothing is known about the chain. Try again shortly.', { retryAfterSeconds: 5 })
-    }
-    if (result.ok || result.firstBad.entryId === null) return result
-    // The chain spans every project; name the bad entry only to a caller who may see it.
-    const visible = await auditStore.getEntry(result.firstBad.entryId, fastify.callerProjects(request))
-    return visible === null ? { ...result, firstBad: { ...result.firstBad, entryId: null } } : result
   })
 
   fastify.get('/v1/audit/checkpoints', {

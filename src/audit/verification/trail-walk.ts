@@ -1,0 +1,103 @@
+import { type BadRecord, type ChainHead, type ChainSnapshot, EntryCheck, GENESIS_HASH, LinkCheck, PointCheck } from '../audit-chain.ts'
+import type { ChunkJob, ChunkResult } from './chunk-check.ts'
+import { checkpointPoints, type TrailVerifyOptions, type TrailVerifyResult } from './trail-verification.ts'
+
+/**
+ * One verification on one snapshot: reads the head and the checkpoints, splits the records into
+ * ranges that `read` checks on their own (in parallel, by readers), then ties the chunks together
+ * in seq order (links across chunks, intents and finals, checkpoints), so the answer is the one a
+ * walk from the first record gives.
+ *
+ * Incremental (`options.anchor`): the walk starts at the anchor's record instead of the first,
+ * or earlier, at the first record of an entry open across it (its intent before, its final
+ * after), so the entry checks see every record of the entries they judge and those records are
+ * tied by the links to the anchor's signed hash. The records before that start are not read.
+ */
+
+/** Records per chunk: large enough that posting results costs little, small enough to spread the work. */
+const DEFAULT_CHUNK_RECORDS = 10_000
+
+/** Checks the chunks it is given; yields their results in the order of the jobs. */
+export type ReadChunks = (jobs: ChunkJob[]) => AsyncIterable<ChunkResult>
+
+/** Where the walk starts, and which records before the anchor the entry checks need. */
+interface WalkStart {
+  seq: number
+  /** Incremental: the anchor's seq, and the entries with records on both sides of it. */
+  anchor: { seq: number, spanning: ReadonlySet<string> } | null
+}
+
+async function walkStart (snapshot: ChainSnapshot, options: TrailVerifyOptions): Promise<WalkStart> {
+  if (options.anchor === undefined) return { seq: 1, anchor: null }
+  const { seq } = options.anchor
+  const spanning = await snapshot.spanningEntries(seq)
+  return { seq: Math.min(seq, spanning.firstSeq ?? seq), anchor: { seq, spanning: new Set(spanning.entryIds) } }
+}
+
+function chunkJobs (start: number, head: ChainHead, wanted: readonly number[], chunkRecords: number): ChunkJob[] {
+  const jobs: ChunkJob[] = []
+  for (let from = start, index = 0; from <= head.seq; from += chunkRecords, index++) {
+    const to = Math.min(from + chunkRecords - 1, head.seq)
+    // A walk from the first record also takes whatever sits below seq 1 (only a tampered table has it).
+    const readFrom = index === 0 && start === 1 ? Number.MIN_SAFE_INTEGER : from
+    jobs.push({ index, from: readFrom, to, firstSeq: from, wanted: wanted.filter((seq) => seq >= from && seq <= to) })
+  }
+  return jobs
+}
+
+export async function walkTrail (snapshot: ChainSnapshot, options: TrailVerifyOptions, read: ReadChunks, chunkRecords = DEFAULT_CHUNK_RECORDS): Promise<TrailVerifyResult> {
+  const head = await snapshot.head()
+  const start = await walkStart(snapshot, options)
+  // Points before the start lie in records this run does not read: the run that read them checked them.
+  const stored = (await snapshot.checkpoints()).filter((checkpoint) => checkpoint.seq >= start.seq)
+  const { points, latest } = checkpointPoints(stored, options)
+  const pointCheck = new PointCheck(points.filter((point) => point.seq >= start.seq))
+  const entries = new EntryCheck()
+  const judged = (seq: number, entryId: string): boolean => start.anchor === null || seq > start.anchor.seq || start.anchor.spanning.has(entryId)
+  let checked = 0
+  // The start's own link is to a record not read (incremental): its hash is tied to the anchor's instead.
+  let lastHash: string | null = start.seq === 1 ? GENESIS_HASH : null
+  const lastSeq = (): number => checked > 0 ? start.seq + checked - 1 : Math.min(head?.seq ?? 0, start.seq - 1)
+  const failed = async (bad: BadRecord): Promise<TrailVerifyResult> => {
+    // The last record that verified, read back: results carry hashes only where points need them.
+    let last: ChainHead | null = null
+    if (checked > 0) for await (const row of snapshot.records(lastSeq(), lastSeq())) last = { seq: row.seq, hash: row.hash }
+    return { ok: false, checked, firstBad: bad, head: last, checkpoint: null }
+  }
+  if (head !== null) {
+    for await (const chunk of read(chunkJobs(start.seq, head, pointCheck.seqs, chunkRecords))) {
+      if (chunk.first !== null) {
+        const boundary = new LinkCheck(start.seq + checked, lastHash).check(chunk.first)
+        if (boundary !== null) return await failed(boundary)
+      }
+      const hashes = new Map(chunk.hashes)
+      for (let i = 0; i < chunk.count; i++) {
+        const seq = (chunk.first as NonNullable<ChunkResult['first']>).seq + i
+        const entryId = chunk.entryIds[i] as string
+        const bad = (judged(seq, entryId)
+          ? entries.check({
+            seq,
+            entryId,
+            kind: chunk.resolutions[i] === 1 ? 'resolution' : 'entry',
+            final: chunk.finals[i] === 1,
+            entrySeq: chunk.entrySeqs[i] as number,
+            projectId: chunk.projectIds[i] ?? null,
+            timeMs: chunk.timeMs[i] as number
+          })
+          : null) ?? pointCheck.check(seq, entryId, hashes.get(seq))
+        if (bad !== null) return await failed(bad)
+        checked++
+      }
+      if (chunk.bad !== null) return await failed(chunk.bad)
+      if (chunk.lastHash !== null) lastHash = chunk.lastHash
+    }
+  }
+  const bad = pointCheck.finish(lastSeq())
+  if (bad !== null) return await failed(bad)
+  // Readers with snapshots of their own (SQLite) saw fewer records than the head read here: only a table changed meanwhile.
+  if (head !== null && lastSeq() < head.seq) {
+    const missing = lastSeq() + 1
+    return await failed({ seq: missing, entryId: null, problem: `record ${missing} is missing: the records up to the head ${head.seq} were removed while they were read` })
+  }
+  return { ok: true, checked, head: checked === 0 ? null : { seq: lastSeq(), hash: lastHash as string }, checkpoint: latest }
+}
