@@ -294,6 +294,9 @@ t.test('listAuditCheckpoints and getAuditPublicKey: each checkpoint verifies wit
   const verification = await client.verifyAuditTrail()
   t.same(verification.head, { seq: latest.seq, hash: latest.hash }, 'the latest checkpoint signs the head of the chain')
   t.same(verification.checkpoint, latest, 'and is the one verification reports')
+  const incremental = await client.verifyAuditTrail({ mode: 'incremental' })
+  t.same(incremental.anchor, latest, 'incremental: read on from the checkpoint the full run verified (the query reached the service)')
+  t.ok(incremental.ok && incremental.checked < verification.checked, 'and checked fewer records than the full run')
   for (const checkpoint of all.items) {
     t.equal(checkpoint.keyId, jwk.kid, `checkpoint ${checkpoint.seq} names the key`)
     t.ok(signatureHolds(checkpoint, jwk), `checkpoint ${checkpoint.seq}: its signature verifies`)

@@ -21,6 +21,7 @@ export { LivecutDeadlineError, LivecutProblemError }
 /** @typedef {operations['stopAndCutLiveVideo']['responses'][200]['content']['application/json']} CutResult */
 /** @typedef {NonNullable<operations['listAuditEvents']['parameters']['query']>} AuditEventsQuery `limit` defaults to 50 on the service */
 /** @typedef {operations['listAuditEvents']['responses'][200]['content']['application/json']} AuditEventsPage */
+/** @typedef {NonNullable<operations['verifyAuditTrail']['parameters']['query']>} AuditVerifyQuery `mode` defaults to `full` on the service */
 /** @typedef {operations['verifyAuditTrail']['responses'][200]['content']['application/json']} AuditVerification */
 /** @typedef {operations['resolveAuditEvent']['requestBody']['content']['application/json']} ResolutionBody */
 /** @typedef {components['schemas']['AuditCheckpoint']} AuditCheckpoint */
@@ -149,12 +150,14 @@ export function createLivecutClient ({ baseUrl, token, fetch, retry }) {
     },
 
     /**
-     * Verifies the hash chain of the whole trail.
+     * Verifies the hash chain: the whole trail, or with `{ mode: 'incremental' }` only what follows
+     * the newest checkpoint this service instance verified in full (the answer's `anchor`).
+     * @param {AuditVerifyQuery} [query]
      * @param {RequestOptions} [options]
      * @returns {Promise<AuditVerification>}
      */
-    async verifyAuditTrail (options = {}) {
-      return await get('/v1/audit/verify', {}, options)
+    async verifyAuditTrail (query = {}, options = {}) {
+      return await get('/v1/audit/verify', { query }, options)
     },
 
     /**

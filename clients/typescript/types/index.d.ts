@@ -27,11 +27,13 @@ export function createLivecutClient({ baseUrl, token, fetch, retry }: LivecutCli
      */
     getAuditEvent(id: string, options?: RequestOptions): Promise<AuditEntry>;
     /**
-     * Verifies the hash chain of the whole trail.
+     * Verifies the hash chain: the whole trail, or with `{ mode: 'incremental' }` only what follows
+     * the newest checkpoint this service instance verified in full (the answer's `anchor`).
+     * @param {AuditVerifyQuery} [query]
      * @param {RequestOptions} [options]
      * @returns {Promise<AuditVerification>}
      */
-    verifyAuditTrail(options?: RequestOptions): Promise<AuditVerification>;
+    verifyAuditTrail(query?: AuditVerifyQuery, options?: RequestOptions): Promise<AuditVerification>;
     /**
      * Signed checkpoints of the chain's head, newest first: keep them elsewhere, and a trail cut
      * off or rewritten before one fails verification against it.
@@ -67,6 +69,10 @@ export type CutResult = operations["stopAndCutLiveVideo"]["responses"][200]["con
  */
 export type AuditEventsQuery = NonNullable<operations["listAuditEvents"]["parameters"]["query"]>;
 export type AuditEventsPage = operations["listAuditEvents"]["responses"][200]["content"]["application/json"];
+/**
+ * `mode` defaults to `full` on the service
+ */
+export type AuditVerifyQuery = NonNullable<operations["verifyAuditTrail"]["parameters"]["query"]>;
 export type AuditVerification = operations["verifyAuditTrail"]["responses"][200]["content"]["application/json"];
 export type ResolutionBody = operations["resolveAuditEvent"]["requestBody"]["content"]["application/json"];
 export type AuditCheckpoint = components["schemas"]["AuditCheckpoint"];
