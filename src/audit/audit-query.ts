@@ -29,6 +29,12 @@ export interface SqlDialect {
    * there the page's index is chosen here. PostgreSQL's full statistics choose well.
    */
   unindexed: (column: string) => string
+  /**
+   * The index `r` must be read along. SQLite takes the index the page's filters say (`INDEXED BY`):
+   * with a time range's entry_seq bounds its sampled statistics otherwise tie an outcome's index
+   * with a project's. PostgreSQL's planner chooses.
+   */
+  indexedBy: (index: string) => string
 }
 
 export const SQLITE_DIALECT: SqlDialect = {
@@ -36,14 +42,16 @@ export const SQLITE_DIALECT: SqlDialect = {
   bool: (value) => value ? 1 : 0,
   inList: (column, n) => `${column} IN (SELECT value FROM json_each(?${n}))`,
   list: (values) => JSON.stringify(values),
-  unindexed: (column) => `+${column}`
+  unindexed: (column) => `+${column}`,
+  indexedBy: (index) => `INDEXED BY ${index}`
 }
 export const POSTGRES_DIALECT: SqlDialect = {
   param: (n) => `$${n}`,
   bool: (value) => value,
   inList: (column, n) => `${column} = ANY($${n}::text[])`,
   list: (values) => values,
-  unindexed: (column) => column
+  unindexed: (column) => column,
+  indexedBy: () => ''
 }
 
 export interface SqlQuery {
@@ -148,6 +156,18 @@ function drivingFilter (scope: AuditScope, projects: boolean): 'video' | 'actor'
   return scope.outcome !== undefined ? 'outcome' : null
 }
 
+/** The index a page is read along: its driving filter's, with the outcome where a composite index has it. */
+function drivingIndex (driver: ReturnType<typeof drivingFilter>, scope: AuditScope): string {
+  const withOutcome = scope.outcome !== undefined ? '_outcome' : ''
+  switch (driver) {
+    case 'video': return 'audit_records_by_video'
+    case 'actor': return `audit_records_by_actor${withOutcome}`
+    case 'project': return `audit_records_by_project${withOutcome}`
+    case 'outcome': return 'audit_records_by_outcome'
+    default: return 'audit_records_by_entry_seq'
+  }
+}
+
 /** The entry's resolution record, as `x`, if it has one. */
 function resolutionJoin (table: string): string {
   return `LEFT JOIN ${table} x ON x.entry_id = r.entry_id AND x.kind = 'resolution' AND x.final = TRUE`
@@ -205,8 +225,11 @@ function entrySelect (table: string, scope: AuditScope, projectCondition: Projec
   if (scope.resolved !== undefined) conditions.push(`x.seq IS ${scope.resolved ? 'NOT ' : ''}NULL`)
   // The newest record of its entry: the final one, or the intent while no final exists.
   conditions.push(`r.kind = 'entry' AND (r.final = TRUE OR NOT EXISTS (SELECT 1 FROM ${table} f WHERE f.entry_id = r.entry_id AND f.kind = 'entry' AND f.final = TRUE))`)
-  // The late ones are few: read from their table first (SQLite keeps a CROSS JOIN's order).
-  const from = source === 'late' ? `${companionTable(table, 'audit_late_entries')} l CROSS JOIN ${table} r` : `${table} r`
+  // The late ones are few: read from their table first (SQLite keeps a CROSS JOIN's order), each
+  // looked up by its entry_seq.
+  const from = source === 'late'
+    ? `${companionTable(table, 'audit_late_entries')} l CROSS JOIN ${table} r ${q.dialect.indexedBy('audit_records_by_entry_seq')}`
+    : `${table} r ${q.dialect.indexedBy(drivingIndex(driver, scope))}`
   return `SELECT r.entry_seq, r.body, x.body AS resolution FROM ${from} ${resolutionJoin(table)}
     WHERE ${conditions.join(' AND ')} ORDER BY ${order} DESC LIMIT ${q.param(limit)}`
 }
