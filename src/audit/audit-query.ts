@@ -35,6 +35,13 @@ export interface SqlDialect {
    * with a project's. PostgreSQL's planner chooses.
    */
   indexedBy: (index: string) => string
+  /**
+   * Whether the parts of a merged page keep their own ORDER BY and LIMIT. SQLite merges a compound
+   * SELECT's parts lazily, each read along its index, only when they have none (with them, each
+   * is read to its limit and sorted: 50 projects, 50 × limit rows); PostgreSQL's Merge Append
+   * reads limited parts lazily, and without their limits sorts the whole union.
+   */
+  limitedParts: boolean
 }
 
 export const SQLITE_DIALECT: SqlDialect = {
@@ -43,7 +50,8 @@ export const SQLITE_DIALECT: SqlDialect = {
   inList: (column, n) => `${column} IN (SELECT value FROM json_each(?${n}))`,
   list: (values) => JSON.stringify(values),
   unindexed: (column) => `+${column}`,
-  indexedBy: (index) => `INDEXED BY ${index}`
+  indexedBy: (index) => `INDEXED BY ${index}`,
+  limitedParts: false
 }
 export const POSTGRES_DIALECT: SqlDialect = {
   param: (n) => `$${n}`,
@@ -51,7 +59,8 @@ export const POSTGRES_DIALECT: SqlDialect = {
   inList: (column, n) => `${column} = ANY($${n}::text[])`,
   list: (values) => values,
   unindexed: (column) => column,
-  indexedBy: () => ''
+  indexedBy: () => '',
+  limitedParts: true
 }
 
 export interface SqlQuery {
@@ -193,8 +202,9 @@ function markSeq (table: string, comparison: '<=' | '>=', bucket: number, q: Que
  * One SELECT of entry rows for one project (or all, or an IN list), newest first. With a time
  * range, `window` reads the entry_seq window the range's marks bound; `late` the late entries
  * above that window, through their table (audit-time-marks.ts). Together they are every match.
+ * `part`: one of a merged page's parts (`SqlDialect.limitedParts`).
  */
-function entrySelect (table: string, scope: AuditScope, projectCondition: ProjectCondition, source: 'window' | 'late', before: number | null, limit: number, q: QueryBuilder): string {
+function entrySelect (table: string, scope: AuditScope, projectCondition: ProjectCondition, source: 'window' | 'late', before: number | null, limit: number, q: QueryBuilder, part: boolean): string {
   const conditions: string[] = []
   // A claim of many projects covers much of the trail: walking the order (or the outcome) and
   // checking the project is quicker than gathering all their records and sorting them.
@@ -230,8 +240,9 @@ function entrySelect (table: string, scope: AuditScope, projectCondition: Projec
   const from = source === 'late'
     ? `${companionTable(table, 'audit_late_entries')} l CROSS JOIN ${table} r ${q.dialect.indexedBy('audit_records_by_entry_seq')}`
     : `${table} r ${q.dialect.indexedBy(drivingIndex(driver, scope))}`
-  return `SELECT r.entry_seq, r.body, x.body AS resolution FROM ${from} ${resolutionJoin(table)}
-    WHERE ${conditions.join(' AND ')} ORDER BY ${order} DESC LIMIT ${q.param(limit)}`
+  const select = `SELECT r.entry_seq AS entry_seq, r.body AS body, x.body AS resolution FROM ${from} ${resolutionJoin(table)}
+    WHERE ${conditions.join(' AND ')}`
+  return part && !q.dialect.limitedParts ? select : `${select} ORDER BY ${order} DESC LIMIT ${q.param(limit)}`
 }
 
 /** The SQL of one page: `limit` rows at most, entries with entry_seq below `before`. */
@@ -246,11 +257,11 @@ export function entryPageQuery (table: string, scope: AuditScope, before: number
   const oneWalk = projects === '*' || projects.length === 1 || projects.length > MAX_PROJECT_SUBQUERIES ||
     scope.videoId !== undefined || scope.actor !== undefined
   const walks: ProjectCondition[] = oneWalk ? [claim] : projects.map((id) => (b, column) => `${column} = ${b.param(id)}`)
-  const selects = walks.map((condition) => entrySelect(table, scope, condition, 'window', before, limit, q))
-  if (scope.untilMs !== undefined) selects.push(entrySelect(table, scope, claim, 'late', before, limit, q))
-  const text = selects.length === 1
-    ? selects[0] as string
-    : `${selects.map((select, i) => `SELECT * FROM (${select}) p${i}`).join(' UNION ALL ')} ORDER BY entry_seq DESC LIMIT ${q.param(limit)}`
+  const merged = walks.length > 1 || scope.untilMs !== undefined
+  const selects = walks.map((condition) => entrySelect(table, scope, condition, 'window', before, limit, q, merged))
+  if (scope.untilMs !== undefined) selects.push(entrySelect(table, scope, claim, 'late', before, limit, q, merged))
+  const parts = dialect.limitedParts ? selects.map((select, i) => `SELECT * FROM (${select}) p${i}`) : selects
+  const text = merged ? `${parts.join(' UNION ALL ')} ORDER BY entry_seq DESC LIMIT ${q.param(limit)}` : selects[0] as string
   return { text, values: q.values }
 }
 
