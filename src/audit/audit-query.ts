@@ -1,6 +1,7 @@
 import type { AuditEntry, AuditResolution } from './audit-entry.ts'
 import type { AuditFilter, AuditPage } from './audit-store.ts'
 import { AUDIT_OUTCOMES, type AuditRecordRow, type BatchContext, parseIsoTime, planResolution, type PreparedResolution } from './audit-chain.ts'
+import { companionTable, sinceBucket, untilBucket } from './audit-time-marks.ts'
 import { AuditEntryNotFoundError, AuditEntryResolvedError, AuditInvalidCursorError, AuditInvalidFilterError, AuditOutcomeKnownError } from './audit-errors.ts'
 
 /**
@@ -28,6 +29,19 @@ export interface SqlDialect {
    * there the page's index is chosen here. PostgreSQL's full statistics choose well.
    */
   unindexed: (column: string) => string
+  /**
+   * The index `r` must be read along. SQLite takes the index the page's filters say (`INDEXED BY`):
+   * with a time range's entry_seq bounds its sampled statistics otherwise tie an outcome's index
+   * with a project's. PostgreSQL's planner chooses.
+   */
+  indexedBy: (index: string) => string
+  /**
+   * Whether the parts of a merged page keep their own ORDER BY and LIMIT. SQLite merges a compound
+   * SELECT's parts lazily, each read along its index, only when they have none (with them, each
+   * is read to its limit and sorted: 50 projects, 50 × limit rows); PostgreSQL's Merge Append
+   * reads limited parts lazily, and without their limits sorts the whole union.
+   */
+  limitedParts: boolean
 }
 
 export const SQLITE_DIALECT: SqlDialect = {
@@ -35,14 +49,18 @@ export const SQLITE_DIALECT: SqlDialect = {
   bool: (value) => value ? 1 : 0,
   inList: (column, n) => `${column} IN (SELECT value FROM json_each(?${n}))`,
   list: (values) => JSON.stringify(values),
-  unindexed: (column) => `+${column}`
+  unindexed: (column) => `+${column}`,
+  indexedBy: (index) => `INDEXED BY ${index}`,
+  limitedParts: false
 }
 export const POSTGRES_DIALECT: SqlDialect = {
   param: (n) => `$${n}`,
   bool: (value) => value,
   inList: (column, n) => `${column} = ANY($${n}::text[])`,
   list: (values) => values,
-  unindexed: (column) => column
+  unindexed: (column) => column,
+  indexedBy: () => '',
+  limitedParts: true
 }
 
 export interface SqlQuery {
@@ -147,13 +165,46 @@ function drivingFilter (scope: AuditScope, projects: boolean): 'video' | 'actor'
   return scope.outcome !== undefined ? 'outcome' : null
 }
 
+/** The index a page is read along: its driving filter's, with the outcome where a composite index has it. */
+function drivingIndex (driver: ReturnType<typeof drivingFilter>, scope: AuditScope): string {
+  const withOutcome = scope.outcome !== undefined ? '_outcome' : ''
+  switch (driver) {
+    case 'video': return 'audit_records_by_video'
+    case 'actor': return `audit_records_by_actor${withOutcome}`
+    case 'project': return `audit_records_by_project${withOutcome}`
+    case 'outcome': return 'audit_records_by_outcome'
+    default: return 'audit_records_by_entry_seq'
+  }
+}
+
 /** The entry's resolution record, as `x`, if it has one. */
 function resolutionJoin (table: string): string {
   return `LEFT JOIN ${table} x ON x.entry_id = r.entry_id AND x.kind = 'resolution' AND x.final = TRUE`
 }
 
-/** One SELECT of entry rows for one project (or all, or an IN list), newest first. */
-function entrySelect (table: string, scope: AuditScope, projectCondition: ((q: QueryBuilder, column: string) => string) | null, before: number | null, limit: number, q: QueryBuilder): string {
+type ProjectCondition = ((q: QueryBuilder, column: string) => string) | null
+
+/** The caller's claim as one condition: none for every project, else its one project or an `IN` list. */
+function claimCondition (projects: AuditScope['projects']): ProjectCondition {
+  if (projects === '*') return null
+  return (b, column) => projects.length === 1
+    ? `${column} = ${b.param(projects[0])}`
+    : `${column} IN (${projects.map((id) => b.param(id)).join(', ')})`
+}
+
+/** The seq of the mark a time bound's window ends at (audit-time-marks.ts); NULL when there is none. */
+function markSeq (table: string, comparison: '<=' | '>=', bucket: number, q: QueryBuilder): string {
+  return `(SELECT seq FROM ${companionTable(table, 'audit_time_marks')} WHERE bucket ${comparison} ${q.param(bucket)}
+    ORDER BY bucket ${comparison === '<=' ? 'DESC' : 'ASC'} LIMIT 1)`
+}
+
+/**
+ * One SELECT of entry rows for one project (or all, or an IN list), newest first. With a time
+ * range, `window` reads the entry_seq window the range's marks bound; `late` the late entries
+ * above that window, through their table (audit-time-marks.ts). Together they are every match.
+ * `part`: one of a merged page's parts (`SqlDialect.limitedParts`).
+ */
+function entrySelect (table: string, scope: AuditScope, projectCondition: ProjectCondition, source: 'window' | 'late', before: number | null, limit: number, q: QueryBuilder, part: boolean): string {
   const conditions: string[] = []
   // A claim of many projects covers much of the trail: walking the order (or the outcome) and
   // checking the project is quicker than gathering all their records and sorting them.
@@ -170,12 +221,28 @@ function entrySelect (table: string, scope: AuditScope, projectCondition: ((q: Q
   if (scope.outcome !== undefined) conditions.push(`${column('outcome', 'outcome')} = ${q.param(scope.outcome)}`)
   if (scope.sinceMs !== undefined) conditions.push(`r.time_ms >= ${q.param(scope.sinceMs)}`)
   if (scope.untilMs !== undefined) conditions.push(`r.time_ms < ${q.param(scope.untilMs)}`)
-  if (before !== null) conditions.push(`r.entry_seq < ${q.param(before)}`)
+  const order = source === 'late' ? 'l.entry_seq' : 'r.entry_seq'
+  if (source === 'window') {
+    if (scope.sinceMs !== undefined) conditions.push(`r.entry_seq >= coalesce(${markSeq(table, '<=', sinceBucket(scope.sinceMs), q)}, 0)`)
+    if (scope.untilMs !== undefined) conditions.push(`r.entry_seq < coalesce(${markSeq(table, '>=', untilBucket(scope.untilMs), q)}, ${Number.MAX_SAFE_INTEGER})`)
+  } else {
+    if (scope.untilMs === undefined) throw new TypeError('late entries are read for a range with an end only')
+    conditions.push(`r.entry_seq = l.entry_seq AND l.entry_seq >= ${markSeq(table, '>=', untilBucket(scope.untilMs), q)}`)
+    if (scope.sinceMs !== undefined) conditions.push(`l.time_ms >= ${q.param(scope.sinceMs)}`)
+    conditions.push(`l.time_ms < ${q.param(scope.untilMs)}`)
+  }
+  if (before !== null) conditions.push(`${order} < ${q.param(before)}`)
   if (scope.resolved !== undefined) conditions.push(`x.seq IS ${scope.resolved ? 'NOT ' : ''}NULL`)
   // The newest record of its entry: the final one, or the intent while no final exists.
   conditions.push(`r.kind = 'entry' AND (r.final = TRUE OR NOT EXISTS (SELECT 1 FROM ${table} f WHERE f.entry_id = r.entry_id AND f.kind = 'entry' AND f.final = TRUE))`)
-  return `SELECT r.entry_seq, r.body, x.body AS resolution FROM ${table} r ${resolutionJoin(table)}
-    WHERE ${conditions.join(' AND ')} ORDER BY r.entry_seq DESC LIMIT ${q.param(limit)}`
+  // The late ones are few: read from their table first (SQLite keeps a CROSS JOIN's order), each
+  // looked up by its entry_seq.
+  const from = source === 'late'
+    ? `${companionTable(table, 'audit_late_entries')} l CROSS JOIN ${table} r ${q.dialect.indexedBy('audit_records_by_entry_seq')}`
+    : `${table} r ${q.dialect.indexedBy(drivingIndex(driver, scope))}`
+  const select = `SELECT r.entry_seq AS entry_seq, r.body AS body, x.body AS resolution FROM ${from} ${resolutionJoin(table)}
+    WHERE ${conditions.join(' AND ')}`
+  return part && !q.dialect.limitedParts ? select : `${select} ORDER BY ${order} DESC LIMIT ${q.param(limit)}`
 }
 
 /** The SQL of one page: `limit` rows at most, entries with entry_seq below `before`. */
@@ -183,20 +250,18 @@ export function entryPageQuery (table: string, scope: AuditScope, before: number
   if (!Number.isSafeInteger(limit) || limit < 1) throw new AuditInvalidFilterError('limit must be a positive integer')
   const q = new QueryBuilder(dialect)
   const { projects } = scope
-  let text: string
-  // A video's or an actor's index serves a claim of several projects in one walk.
-  const oneWalk = scope.videoId !== undefined || scope.actor !== undefined
-  if (projects === '*') {
-    text = entrySelect(table, scope, null, before, limit, q)
-  } else if (projects.length === 1 || projects.length > MAX_PROJECT_SUBQUERIES || oneWalk) {
-    text = entrySelect(table, scope, (b, column) => projects.length === 1
-      ? `${column} = ${b.param(projects[0])}`
-      : `${column} IN (${projects.map((id) => b.param(id)).join(', ')})`, before, limit, q)
-  } else {
-    // A page per project along its own index, merged: no sort over all rows of the claim.
-    const parts = projects.map((id, i) => `SELECT * FROM (${entrySelect(table, scope, (b, column) => `${column} = ${b.param(id)}`, before, limit, q)}) p${i}`)
-    text = `${parts.join(' UNION ALL ')} ORDER BY entry_seq DESC LIMIT ${q.param(limit)}`
-  }
+  const claim = claimCondition(projects)
+  // A video's or an actor's index serves a claim of several projects in one walk; else, up to
+  // MAX_PROJECT_SUBQUERIES projects, a page per project along its own index, merged: no sort
+  // over all rows of the claim.
+  const oneWalk = projects === '*' || projects.length === 1 || projects.length > MAX_PROJECT_SUBQUERIES ||
+    scope.videoId !== undefined || scope.actor !== undefined
+  const walks: ProjectCondition[] = oneWalk ? [claim] : projects.map((id) => (b, column) => `${column} = ${b.param(id)}`)
+  const merged = walks.length > 1 || scope.untilMs !== undefined
+  const selects = walks.map((condition) => entrySelect(table, scope, condition, 'window', before, limit, q, merged))
+  if (scope.untilMs !== undefined) selects.push(entrySelect(table, scope, claim, 'late', before, limit, q, merged))
+  const parts = dialect.limitedParts ? selects.map((select, i) => `SELECT * FROM (${select}) p${i}`) : selects
+  const text = merged ? `${parts.join(' UNION ALL ')} ORDER BY entry_seq DESC LIMIT ${q.param(limit)}` : selects[0] as string
   return { text, values: q.values }
 }
 

@@ -17,6 +17,7 @@ import { AuditStoreNotWritableError, AuditStoreOpenError } from './audit-errors.
 import type { Checkpoint } from './audit-checkpoint.ts'
 import { allCheckpointsQuery, checkpointFromRow, headToSign, headToSignQuery, insertCheckpointQuery, readCheckpointPage } from './checkpoint-query.ts'
 import { DEFAULT_APPEND_DEADLINE_MS, GroupCommit } from './group-commit.ts'
+import { bucketSql, LATE_MS, rebuildTimeMarksSql, TIME_BUCKET_MS } from './audit-time-marks.ts'
 import { WriteHealth } from './write-health.ts'
 
 const TABLE = 'audit_records'
@@ -41,6 +42,8 @@ const STATEMENT_CACHE_SIZE = 128
  * kind `entry` (the column's default), so trails written before read and verify unchanged.
  *
  * Version 3: `audit_checkpoints`, the signed checkpoints (one per seq at most), append-only too.
+ *
+ * Version 4: composite indexes of project or actor with outcome. Version 5: the time marks.
  */
 export const MIGRATIONS: readonly string[] = [`
   CREATE TABLE audit_records (
@@ -98,6 +101,29 @@ export const MIGRATIONS: readonly string[] = [`
 `
   CREATE INDEX audit_records_by_project_outcome ON audit_records (project_id, outcome, entry_seq);
   CREATE INDEX audit_records_by_actor_outcome ON audit_records (actor_sub, outcome, entry_seq);
+`,
+// A time range as an entry_seq window (audit-time-marks.ts): the marks and the late entries,
+// built from the trail as found, then kept by a trigger on every entry's first record.
+`
+  CREATE TABLE audit_time_marks (bucket INTEGER PRIMARY KEY, seq INTEGER NOT NULL) STRICT;
+  CREATE TABLE audit_late_entries (entry_seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL) STRICT;
+  ${rebuildTimeMarksSql(TABLE)}
+  CREATE TRIGGER audit_records_time_marks AFTER INSERT ON audit_records
+    WHEN NEW.kind = 'entry' AND NEW.seq = NEW.entry_seq
+    BEGIN
+      INSERT INTO audit_time_marks (bucket, seq) SELECT b, NEW.seq FROM (SELECT ${bucketSql('NEW.time_ms')} AS b)
+        WHERE b > coalesce((SELECT max(bucket) FROM audit_time_marks), b - 1);
+      INSERT INTO audit_late_entries (entry_seq, time_ms) SELECT NEW.seq, NEW.time_ms
+        WHERE NEW.time_ms < (SELECT max(bucket) FROM audit_time_marks) * ${TIME_BUCKET_MS} - ${LATE_MS};
+    END;
+  CREATE TRIGGER audit_time_marks_no_change BEFORE UPDATE ON audit_time_marks
+    BEGIN SELECT RAISE(ABORT, 'audit_time_marks is append-only: UPDATE rejected'); END;
+  CREATE TRIGGER audit_time_marks_no_delete BEFORE DELETE ON audit_time_marks
+    BEGIN SELECT RAISE(ABORT, 'audit_time_marks is append-only: DELETE rejected'); END;
+  CREATE TRIGGER audit_late_entries_no_change BEFORE UPDATE ON audit_late_entries
+    BEGIN SELECT RAISE(ABORT, 'audit_late_entries is append-only: UPDATE rejected'); END;
+  CREATE TRIGGER audit_late_entries_no_delete BEFORE DELETE ON audit_late_entries
+    BEGIN SELECT RAISE(ABORT, 'audit_late_entries is append-only: DELETE rejected'); END;
 `]
 
 export interface SqliteAuditStoreOptions {
