@@ -6,10 +6,6 @@ import { editBody, servedTrail, verifyApi } from '../helpers/incremental-trail.t
 // `GET /v1/audit/verify?mode=incremental`: from the newest checkpoint this instance verified
 // (kept in its memory), only the records from it on are read; a failed run forgets it.
 
-// Each case starts verification workers (and the API cases a service) on both stores: more than the
-// default 120 s when other work shares the machine. A limit on the run, not a claim about speed.
-t.setTimeout(300_000)
-
 for (const backend of BACKENDS) {
   t.test(`${backend}: the API, ?mode=incremental from the service's last verified checkpoint`, async (t) => {
     const fixture = await servedTrail(t, backend)

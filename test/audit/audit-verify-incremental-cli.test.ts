@@ -12,10 +12,6 @@ import { tempDir } from '../helpers/temp-dir.ts'
 // only the records from it on are read, and they must still join its signed hash. What lies
 // before it is not read: the last test shows that too, beside the full run that does see it.
 
-// Each case starts verification workers (and the API cases a service) on both stores: more than the
-// default 120 s when other work shares the machine. A limit on the run, not a claim about speed.
-t.setTimeout(300_000)
-
 for (const backend of BACKENDS) {
   t.test(`${backend}: the CLI, incremental from a kept checkpoint`, async (t) => {
     const fixture = await keptTrail(t, backend)

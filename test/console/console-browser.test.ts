@@ -11,8 +11,6 @@ import { hsToken } from '../helpers/tokens.ts'
 // The audit review console in headless Chromium, against the real service whose trail holds
 // the cuts of startConsoleTrail. One browser for the file; a fresh context per auditor.
 
-// One browser and a trail of real cuts on a machine shared by several test files: more than the default.
-t.setTimeout(300_000)
 const { service, base, browser, startedAt, entryOf, openConsole, troubles } = await startConsoleTrail(t)
 const consoleUrl = `${base}/console/`
 const auditorToken = hsToken({ sub: 'auditor-1', scope: 'audit:read', projects: ['proj-1'] })

@@ -6,8 +6,6 @@ import { hsToken } from '../helpers/tokens.ts'
 // Resolving unknown outcomes from the console (POST /v1/audit/events/{id}/resolution), in
 // headless Chromium against the real service: the queue, the form, the entry read back.
 
-// One browser and a trail of real cuts on a machine shared by several test files: more than the default.
-t.setTimeout(300_000)
 const { service, entryOf, openConsole, troubles } = await startConsoleTrail(t)
 const resolver = hsToken({ sub: 'auditor-r', scope: 'audit:read audit:resolve', projects: ['proj-1'] })
 
