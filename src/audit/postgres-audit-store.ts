@@ -13,7 +13,7 @@ import {
 import { AuditStoreNotWritableError, AuditStoreOpenError, AuditStoreUnavailableError, AuditStoreUrlError } from './audit-errors.ts'
 import { DEFAULT_APPEND_DEADLINE_MS, GroupCommit } from './group-commit.ts'
 import { WriteHealth } from './write-health.ts'
-import { bucketSql, LATE_MS, rebuildTimeMarksSql, TIME_BUCKET_MS } from './audit-time-marks.ts'
+import { bucketSql, LATE_MS, rebuildTimeMarksSql, TIME_BUCKET_MS, timeIndexFromRows, timeIndexQueries } from './audit-time-marks.ts'
 import type { Checkpoint } from './audit-checkpoint.ts'
 import { allCheckpointsQuery, checkpointFromRow, headToSign, headToSignQuery, insertCheckpointQuery, readCheckpointPage } from './checkpoint-query.ts'
 
@@ -429,6 +429,10 @@ export class PostgresAuditStore implements ChainedAuditStore {
         checkpoints: async () => (await client.query(allCheckpointsQuery(this.#checkpoints))).rows.map(checkpointFromRow),
         records: (from, to) => rangeRecords(client, table, from, to),
         spanningEntries: async (seq) => spanningEntriesFromRows((await client.query(spanningEntriesQuery(table, '$1'), [seq])).rows),
+        timeIndex: async () => {
+          const { marks, late } = timeIndexQueries(table)
+          return timeIndexFromRows((await client.query(marks)).rows, (await client.query(late)).rows)
+        },
         close: async () => {
           if (broken === undefined) await client.query('ROLLBACK').catch((error: Error) => { broken = error })
           release()

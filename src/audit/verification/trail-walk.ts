@@ -1,5 +1,6 @@
 import { type BadRecord, type ChainHead, type ChainSnapshot, EntryCheck, GENESIS_HASH, LinkCheck, PointCheck } from '../audit-chain.ts'
 import type { ChunkJob, ChunkResult } from './chunk-check.ts'
+import { TimeIndexCheck } from './time-index-check.ts'
 import { checkpointPoints, type TrailVerifyOptions, type TrailVerifyResult } from './trail-verification.ts'
 
 /**
@@ -12,6 +13,9 @@ import { checkpointPoints, type TrailVerifyOptions, type TrailVerifyResult } fro
  * or earlier, at the first record of an entry open across it (its intent before, its final
  * after), so the entry checks see every record of the entries they judge and those records are
  * tied by the links to the anchor's signed hash. The records before that start are not read.
+ *
+ * A full walk also checks the time-range tables against the records (TimeIndexCheck); an
+ * incremental one does not read them.
  */
 
 /** Records per chunk: large enough that posting results costs little, small enough to spread the work. */
@@ -48,6 +52,7 @@ function chunkJobs (start: number, head: ChainHead, wanted: readonly number[], c
 export async function walkTrail (snapshot: ChainSnapshot, options: TrailVerifyOptions, read: ReadChunks, chunkRecords = DEFAULT_CHUNK_RECORDS): Promise<TrailVerifyResult> {
   const head = await snapshot.head()
   const start = await walkStart(snapshot, options)
+  const timeIndex = start.anchor === null ? new TimeIndexCheck(await snapshot.timeIndex()) : null
   // Points before the start lie in records this run does not read: the run that read them checked them.
   const stored = (await snapshot.checkpoints()).filter((checkpoint) => checkpoint.seq >= start.seq)
   const { points, latest } = checkpointPoints(stored, options)
@@ -74,17 +79,17 @@ export async function walkTrail (snapshot: ChainSnapshot, options: TrailVerifyOp
       for (let i = 0; i < chunk.count; i++) {
         const seq = (chunk.first as NonNullable<ChunkResult['first']>).seq + i
         const entryId = chunk.entryIds[i] as string
-        const bad = (judged(seq, entryId)
-          ? entries.check({
-            seq,
-            entryId,
-            kind: chunk.resolutions[i] === 1 ? 'resolution' : 'entry',
-            final: chunk.finals[i] === 1,
-            entrySeq: chunk.entrySeqs[i] as number,
-            projectId: chunk.projectIds[i] ?? null,
-            timeMs: chunk.timeMs[i] as number
-          })
-          : null) ?? pointCheck.check(seq, entryId, hashes.get(seq))
+        const record = {
+          seq,
+          entryId,
+          kind: chunk.resolutions[i] === 1 ? 'resolution' as const : 'entry' as const,
+          final: chunk.finals[i] === 1,
+          entrySeq: chunk.entrySeqs[i] as number,
+          projectId: chunk.projectIds[i] ?? null,
+          timeMs: chunk.timeMs[i] as number
+        }
+        const bad = (judged(seq, entryId) ? entries.check(record) : null) ??
+          pointCheck.check(seq, entryId, hashes.get(seq)) ?? timeIndex?.check(record) ?? null
         if (bad !== null) return await failed(bad)
         checked++
       }
@@ -99,5 +104,7 @@ export async function walkTrail (snapshot: ChainSnapshot, options: TrailVerifyOp
     const missing = lastSeq() + 1
     return await failed({ seq: missing, entryId: null, problem: `record ${missing} is missing: the records up to the head ${head.seq} were removed while they were read` })
   }
+  const indexBad = timeIndex?.finish() ?? null
+  if (indexBad !== null) return await failed(indexBad)
   return { ok: true, checked, head: checked === 0 ? null : { seq: lastSeq(), hash: lastHash as string }, checkpoint: latest }
 }
