@@ -154,7 +154,6 @@ for (const backend of BACKENDS) {
         for (const chunkRecords of [undefined, 97]) {
           const result = await verifyInWorkers(trail, chunkRecords)
           t.match(result, { ok: false, firstBad: { seq, problem } }, `fails at record ${seq}${chunkRecords === undefined ? '' : ', in chunks of 97'}`)
-          t.equal(result.firstBad?.problem.match(problem) !== null, true, result.firstBad?.problem)
         }
         await undo()
         t.match(await verifyInWorkers(trail), { ok: true, checked: records }, 'verifies again once undone')
