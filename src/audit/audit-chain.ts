@@ -101,8 +101,8 @@ export interface ChainSnapshot {
   records (from: number, to: number): AsyncIterable<AuditRecordRow>
   /** The entries with records on both sides of `seq` (an incremental verification's anchor). */
   spanningEntries (seq: number): Promise<SpanningEntries>
-  /** The time marks and late entries as stored (audit-time-marks.ts). */
-  timeIndex (): Promise<TimeIndex>
+  /** The time marks and late entries as stored (audit-time-marks.ts), read as they are consumed. */
+  timeIndex (): TimeIndex
   close (): Promise<void>
 }
 

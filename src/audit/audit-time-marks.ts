@@ -76,8 +76,8 @@ export function rebuildTimeMarksSql (table: string): string {
 export interface TimeMark { bucket: number, seq: number }
 export interface LateEntry { entrySeq: number, timeMs: number }
 
-/** Both tables as stored, each in seq order (what a full verification compares with the records). */
-export interface TimeIndex { marks: TimeMark[], late: LateEntry[] }
+/** Both tables as stored, each streamed in seq order (what a full verification compares with the records). */
+export interface TimeIndex { marks: AsyncIterable<TimeMark>, late: AsyncIterable<LateEntry> }
 
 /** The queries behind a snapshot's `timeIndex`, in the SQL both stores run. */
 export function timeIndexQueries (table: string): { marks: string, late: string } {
@@ -87,9 +87,16 @@ export function timeIndexQueries (table: string): { marks: string, late: string 
   }
 }
 
-export function timeIndexFromRows (marks: ReadonlyArray<Record<string, unknown>>, late: ReadonlyArray<Record<string, unknown>>): TimeIndex {
+type Rows = Iterable<unknown> | AsyncIterable<unknown>
+
+/** The rows of `timeIndexQueries`, as the store's driver reads them. */
+export function timeIndexFromRows (marks: Rows, late: Rows): TimeIndex {
   return {
-    marks: marks.map((row) => ({ bucket: Number(row.bucket), seq: Number(row.seq) })),
-    late: late.map((row) => ({ entrySeq: Number(row.entry_seq), timeMs: Number(row.time_ms) }))
+    marks: mapRows(marks, (row) => ({ bucket: Number(row.bucket), seq: Number(row.seq) })),
+    late: mapRows(late, (row) => ({ entrySeq: Number(row.entry_seq), timeMs: Number(row.time_ms) }))
   }
+}
+
+async function * mapRows<T> (rows: Rows, map: (row: Record<string, unknown>) => T): AsyncGenerator<T> {
+  for await (const row of rows) yield map(row as Record<string, unknown>)
 }

@@ -373,9 +373,9 @@ export class SqliteAuditStore implements ChainedAuditStore {
       checkpoints: async () => all(allCheckpointsQuery(CHECKPOINTS)).map(checkpointFromRow),
       records: (from, to) => readRecords(db, from, to),
       spanningEntries: async (seq) => spanningEntriesFromRows(all({ text: spanningEntriesQuery(TABLE, '?1'), values: [seq] })),
-      timeIndex: async () => {
+      timeIndex: () => {
         const { marks, late } = timeIndexQueries(TABLE)
-        return timeIndexFromRows(all({ text: marks, values: [] }), all({ text: late, values: [] }))
+        return timeIndexFromRows(db.prepare(marks).iterate(), db.prepare(late).iterate())
       },
       close: async () => { if (own && db.isOpen) db.close() }
     }

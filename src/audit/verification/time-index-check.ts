@@ -10,42 +10,61 @@ export interface IndexedRecord {
   timeMs: number
 }
 
-/** The stored rows of one table, in seq order, matched against the rows the records imply as the walk reaches each seq. */
+/**
+ * The stored rows of one table, streamed in seq order, matched against the rows the records
+ * imply as the walk reaches each seq. Holds the rows read ahead for the current chunk only.
+ */
 class StoredRows<T> {
   readonly #table: string
-  readonly #rows: readonly T[]
+  readonly #rows: AsyncIterator<T>
   readonly #seqOf: (row: T) => number
   readonly #describe: (row: T) => string
-  #next = 0
+  /** Rows read and not matched yet, in seq order; the last may lie beyond the current chunk. */
+  readonly #ahead: T[] = []
+  #done = false
 
-  constructor (table: string, rows: readonly T[], seqOf: (row: T) => number, describe: (row: T) => string) {
+  constructor (table: string, rows: AsyncIterable<T>, seqOf: (row: T) => number, describe: (row: T) => string) {
     this.#table = table
-    this.#rows = rows
+    this.#rows = rows[Symbol.asyncIterator]()
     this.#seqOf = seqOf
     this.#describe = describe
   }
 
-  /** Record `seq` implies `expected` (or no row): the stored rows up to `seq` must be exactly that. */
+  /** Reads on until a row beyond `upTo` (or the end) is in hand. */
+  async readThrough (upTo: number): Promise<void> {
+    for (let last = this.#ahead.at(-1); !this.#done && (last === undefined || this.#seqOf(last) <= upTo); last = this.#ahead.at(-1)) {
+      const next = await this.#rows.next()
+      if (next.done === true) this.#done = true
+      else this.#ahead.push(next.value)
+    }
+  }
+
+  async close (): Promise<void> {
+    if (!this.#done) await this.#rows.return?.()
+  }
+
+  /** Record `seq` (read through) implies `expected` (or no row): the stored rows up to `seq` must be exactly that. */
   check (seq: number, entryId: string, expected: T | null): BadRecord | null {
     const extra = this.#extra(seq - 1, null)
     if (extra !== null) return extra
-    const row = this.#rows[this.#next]
+    const row = this.#ahead[0]
     if (expected !== null) {
       if (row === undefined || this.#seqOf(row) !== seq) return { seq, entryId, problem: `${this.#table} lacks the row (${this.#describe(expected)}) that record ${seq} implies` }
-      this.#next++
+      this.#ahead.shift()
       if (this.#describe(row) !== this.#describe(expected)) return { seq, entryId, problem: `${this.#table} has (${this.#describe(row)}) where record ${seq} implies (${this.#describe(expected)})` }
     }
     return this.#extra(seq, entryId)
   }
 
   /** The walk reached the head: no stored row may be left. */
-  finish (): BadRecord | null {
+  async finish (): Promise<BadRecord | null> {
+    await this.readThrough(Number.NEGATIVE_INFINITY)
     return this.#extra(Number.POSITIVE_INFINITY, null)
   }
 
   /** A stored row at or before `upTo` not matched yet: no record implies it. */
   #extra (upTo: number, entryId: string | null): BadRecord | null {
-    const row = this.#rows[this.#next]
+    const row = this.#ahead[0]
     if (row === undefined || this.#seqOf(row) > upTo) return null
     const seq = this.#seqOf(row)
     return { seq, entryId, problem: `${this.#table} has a row (${this.#describe(row)}) that no record implies` }
@@ -56,8 +75,8 @@ class StoredRows<T> {
  * A full verification's check of the time-range tables (audit-time-marks.ts): fed every record
  * in seq order, it recomputes the running maximum bucket of entries' first records, so the marks
  * and late entries they imply (as `timeMarksSelect` and `lateEntriesSelect` define them), and
- * compares those with the stored rows as it goes. It keeps the stored rows (one per 10 s bucket,
- * and the rare late entries), never anything per record.
+ * compares those with the stored rows, streamed alongside: `readThrough` each chunk's last seq
+ * before checking its records, `close` when done. It keeps nothing per record, nor the tables.
  */
 export class TimeIndexCheck {
   readonly #marks: StoredRows<TimeMark>
@@ -67,6 +86,11 @@ export class TimeIndexCheck {
   constructor (stored: TimeIndex) {
     this.#marks = new StoredRows('audit_time_marks', stored.marks, (row) => row.seq, (row) => `bucket ${row.bucket}, seq ${row.seq}`)
     this.#late = new StoredRows('audit_late_entries', stored.late, (row) => row.entrySeq, (row) => `entry_seq ${row.entrySeq}, time_ms ${row.timeMs}`)
+  }
+
+  async readThrough (seq: number): Promise<void> {
+    await this.#marks.readThrough(seq)
+    await this.#late.readThrough(seq)
   }
 
   check (record: IndexedRecord): BadRecord | null {
@@ -83,7 +107,12 @@ export class TimeIndexCheck {
     return this.#marks.check(record.seq, record.entryId, mark) ?? this.#late.check(record.seq, record.entryId, late)
   }
 
-  finish (): BadRecord | null {
-    return this.#marks.finish() ?? this.#late.finish()
+  async finish (): Promise<BadRecord | null> {
+    return await this.#marks.finish() ?? await this.#late.finish()
+  }
+
+  async close (): Promise<void> {
+    await this.#marks.close()
+    await this.#late.close()
   }
 }

@@ -52,7 +52,7 @@ function chunkJobs (start: number, head: ChainHead, wanted: readonly number[], c
 export async function walkTrail (snapshot: ChainSnapshot, options: TrailVerifyOptions, read: ReadChunks, chunkRecords = DEFAULT_CHUNK_RECORDS): Promise<TrailVerifyResult> {
   const head = await snapshot.head()
   const start = await walkStart(snapshot, options)
-  const timeIndex = start.anchor === null ? new TimeIndexCheck(await snapshot.timeIndex()) : null
+  const timeIndex = start.anchor === null ? new TimeIndexCheck(snapshot.timeIndex()) : null
   // Points before the start lie in records this run does not read: the run that read them checked them.
   const stored = (await snapshot.checkpoints()).filter((checkpoint) => checkpoint.seq >= start.seq)
   const { points, latest } = checkpointPoints(stored, options)
@@ -64,6 +64,7 @@ export async function walkTrail (snapshot: ChainSnapshot, options: TrailVerifyOp
   let lastHash: string | null = start.seq === 1 ? GENESIS_HASH : null
   const lastSeq = (): number => checked > 0 ? start.seq + checked - 1 : Math.min(head?.seq ?? 0, start.seq - 1)
   const failed = async (bad: BadRecord): Promise<TrailVerifyResult> => {
+    await timeIndex?.close()
     // The last record that verified, read back: results carry hashes only where points need them.
     let last: ChainHead | null = null
     if (checked > 0) for await (const row of snapshot.records(lastSeq(), lastSeq())) last = { seq: row.seq, hash: row.hash }
@@ -76,6 +77,7 @@ export async function walkTrail (snapshot: ChainSnapshot, options: TrailVerifyOp
         if (boundary !== null) return await failed(boundary)
       }
       const hashes = new Map(chunk.hashes)
+      if (chunk.count > 0) await timeIndex?.readThrough((chunk.first as NonNullable<ChunkResult['first']>).seq + chunk.count - 1)
       for (let i = 0; i < chunk.count; i++) {
         const seq = (chunk.first as NonNullable<ChunkResult['first']>).seq + i
         const entryId = chunk.entryIds[i] as string
@@ -104,7 +106,8 @@ export async function walkTrail (snapshot: ChainSnapshot, options: TrailVerifyOp
     const missing = lastSeq() + 1
     return await failed({ seq: missing, entryId: null, problem: `record ${missing} is missing: the records up to the head ${head.seq} were removed while they were read` })
   }
-  const indexBad = timeIndex?.finish() ?? null
+  const indexBad = await timeIndex?.finish() ?? null
   if (indexBad !== null) return await failed(indexBad)
+  await timeIndex?.close()
   return { ok: true, checked, head: checked === 0 ? null : { seq: lastSeq(), hash: lastHash as string }, checkpoint: latest }
 }
