@@ -1,10 +1,10 @@
 import t from 'tap'
 import type { AuditEntry } from '../../src/audit/audit-entry.ts'
 import { bucketOf, bucketSql, companionTable } from '../../src/audit/audit-time-marks.ts'
-import { BACKENDS, intentOf, makeEntry, seedTrail, setUpTrail, TrailModel, type TrailUnderTest } from '../helpers/audit-fixtures.ts'
+import { BACKENDS, intentOf, makeEntry, seedTrail, setUpTrail, TrailModel } from '../helpers/audit-fixtures.ts'
 import { AUDITOR, SIGNING_KEY } from '../helpers/checkpoints.ts'
 import { startService } from '../helpers/service.ts'
-import { verifyInWorkers } from '../helpers/verification.ts'
+import { unguardTimeIndex, verifyInWorkers } from '../helpers/verification.ts'
 
 // A full verification checks the time-range tables (audit_time_marks, audit_late_entries)
 // against what the records imply: rewritten directly, as a DBA could, so that time-range pages
@@ -34,17 +34,6 @@ function ops (): Array<[AuditEntry, boolean]> {
   return result
 }
 
-/** The attacker's first step for these tables: their append-only triggers gone. */
-async function unguardTimeTables (trail: TrailUnderTest): Promise<void> {
-  if (trail.backend === 'sqlite') {
-    for (const name of ['audit_time_marks_no_change', 'audit_time_marks_no_delete', 'audit_late_entries_no_change', 'audit_late_entries_no_delete']) {
-      await trail.raw.exec(`DROP TRIGGER IF EXISTS ${name}`)
-    }
-    return
-  }
-  for (const name of ['audit_time_marks', 'audit_late_entries'] as const) await trail.raw.exec(`ALTER TABLE ${companionTable(trail.raw.table, name)} DISABLE TRIGGER USER`)
-}
-
 interface Tampering {
   name: string
   /** Changes the tables; returns the seq verification must name, the problem it must give, and how to undo it. */
@@ -55,7 +44,7 @@ for (const backend of BACKENDS) {
   t.test(backend, async (t) => {
     const trail = await setUpTrail(t, backend)
     await seedTrail(trail, new TrailModel(), ops())
-    await unguardTimeTables(trail)
+    await unguardTimeIndex(trail)
     const { raw } = trail
     const marksTable = companionTable(raw.table, 'audit_time_marks')
     const lateTable = companionTable(raw.table, 'audit_late_entries')
