@@ -3,6 +3,7 @@ import canonicalize from 'canonicalize'
 import type { AuditEntry, AuditOutcome, AuditResolution } from './audit-entry.ts'
 import type { AuditStore, VerifyResult } from './audit-store.ts'
 import type { Checkpoint } from './audit-checkpoint.ts'
+import type { TimeIndex } from './audit-time-marks.ts'
 import { AuditDuplicateRecordError, AuditInvalidEntryError, AuditRecordMismatchError } from './audit-errors.ts'
 import { knownEntryCanonical } from './canonical-entry.ts'
 
@@ -100,6 +101,8 @@ export interface ChainSnapshot {
   records (from: number, to: number): AsyncIterable<AuditRecordRow>
   /** The entries with records on both sides of `seq` (an incremental verification's anchor). */
   spanningEntries (seq: number): Promise<SpanningEntries>
+  /** The time marks and late entries as stored (audit-time-marks.ts), read as they are consumed. */
+  timeIndex (): TimeIndex
   close (): Promise<void>
 }
 

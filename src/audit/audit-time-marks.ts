@@ -33,6 +33,11 @@ export function bucketSql (column: string): string {
   return `((${column} - ((${column} % ${TIME_BUCKET_MS}) + ${TIME_BUCKET_MS}) % ${TIME_BUCKET_MS}) / ${TIME_BUCKET_MS})`
 }
 
+/** The bucket of a time, as `bucketSql` computes it (verification recomputes the tables with it). */
+export function bucketOf (timeMs: number): number {
+  return (timeMs - ((timeMs % TIME_BUCKET_MS) + TIME_BUCKET_MS) % TIME_BUCKET_MS) / TIME_BUCKET_MS
+}
+
 /** The last bucket whose start is at or before `sinceMs`. */
 export function sinceBucket (sinceMs: number): number {
   return Math.floor(sinceMs / TIME_BUCKET_MS)
@@ -66,4 +71,32 @@ export function rebuildTimeMarksSql (table: string): string {
     INSERT INTO ${companionTable(table, 'audit_time_marks')} (bucket, seq) ${timeMarksSelect(table)};
     INSERT INTO ${companionTable(table, 'audit_late_entries')} (entry_seq, time_ms) ${lateEntriesSelect(table)};
   `
+}
+
+export interface TimeMark { bucket: number, seq: number }
+export interface LateEntry { entrySeq: number, timeMs: number }
+
+/** Both tables as stored, each streamed in seq order (what a full verification compares with the records). */
+export interface TimeIndex { marks: AsyncIterable<TimeMark>, late: AsyncIterable<LateEntry> }
+
+/** The queries behind a snapshot's `timeIndex`, in the SQL both stores run. */
+export function timeIndexQueries (table: string): { marks: string, late: string } {
+  return {
+    marks: `SELECT bucket, seq FROM ${companionTable(table, 'audit_time_marks')} ORDER BY seq, bucket`,
+    late: `SELECT entry_seq, time_ms FROM ${companionTable(table, 'audit_late_entries')} ORDER BY entry_seq`
+  }
+}
+
+type Rows = Iterable<unknown> | AsyncIterable<unknown>
+
+/** The rows of `timeIndexQueries`, as the store's driver reads them. */
+export function timeIndexFromRows (marks: Rows, late: Rows): TimeIndex {
+  return {
+    marks: mapRows(marks, (row) => ({ bucket: Number(row.bucket), seq: Number(row.seq) })),
+    late: mapRows(late, (row) => ({ entrySeq: Number(row.entry_seq), timeMs: Number(row.time_ms) }))
+  }
+}
+
+async function * mapRows<T> (rows: Rows, map: (row: Record<string, unknown>) => T): AsyncGenerator<T> {
+  for await (const row of rows) yield map(row as Record<string, unknown>)
 }

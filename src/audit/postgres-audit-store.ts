@@ -13,7 +13,7 @@ import {
 import { AuditStoreNotWritableError, AuditStoreOpenError, AuditStoreUnavailableError, AuditStoreUrlError } from './audit-errors.ts'
 import { DEFAULT_APPEND_DEADLINE_MS, GroupCommit } from './group-commit.ts'
 import { WriteHealth } from './write-health.ts'
-import { bucketSql, LATE_MS, rebuildTimeMarksSql, TIME_BUCKET_MS } from './audit-time-marks.ts'
+import { bucketSql, LATE_MS, rebuildTimeMarksSql, TIME_BUCKET_MS, timeIndexFromRows, timeIndexQueries } from './audit-time-marks.ts'
 import type { Checkpoint } from './audit-checkpoint.ts'
 import { allCheckpointsQuery, checkpointFromRow, headToSign, headToSignQuery, insertCheckpointQuery, readCheckpointPage } from './checkpoint-query.ts'
 
@@ -429,6 +429,10 @@ export class PostgresAuditStore implements ChainedAuditStore {
         checkpoints: async () => (await client.query(allCheckpointsQuery(this.#checkpoints))).rows.map(checkpointFromRow),
         records: (from, to) => rangeRecords(client, table, from, to),
         spanningEntries: async (seq) => spanningEntriesFromRows((await client.query(spanningEntriesQuery(table, '$1'), [seq])).rows),
+        timeIndex: () => {
+          const { marks, late } = timeIndexQueries(table)
+          return timeIndexFromRows(cursorRows(client, 'audit_time_marks_rows', marks), cursorRows(client, 'audit_late_entries_rows', late))
+        },
         close: async () => {
           if (broken === undefined) await client.query('ROLLBACK').catch((error: Error) => { broken = error })
           release()
@@ -537,15 +541,21 @@ async function * fetchRecords (client: pg.PoolClient): AsyncGenerator<AuditRecor
 
 /** Records from..to through a server-side cursor, a batch at a time. */
 async function * rangeRecords (client: pg.PoolClient, table: string, from: number, to: number): AsyncGenerator<AuditRecordRow> {
-  await client.query(`DECLARE audit_range NO SCROLL CURSOR FOR SELECT * FROM ${table} WHERE seq BETWEEN $1 AND $2 ORDER BY seq`, [from, to])
+  const rows = cursorRows(client, 'audit_range', `SELECT * FROM ${table} WHERE seq BETWEEN $1 AND $2 ORDER BY seq`, [from, to])
+  for await (const row of rows) yield recordFromRow(row)
+}
+
+/** The rows of a query through a server-side cursor of this name, a batch at a time. */
+async function * cursorRows (client: pg.PoolClient, name: string, text: string, values: unknown[] = []): AsyncGenerator<Record<string, unknown>> {
+  await client.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${text}`, values)
   try {
     for (;;) {
-      const { rows } = await client.query(`FETCH ${VERIFY_FETCH_SIZE} FROM audit_range`)
+      const { rows } = await client.query(`FETCH ${VERIFY_FETCH_SIZE} FROM ${name}`)
       if (rows.length === 0) return
-      for (const row of rows) yield recordFromRow(row as Record<string, unknown>)
+      yield * rows as Array<Record<string, unknown>>
     }
   } finally {
-    await client.query('CLOSE audit_range')
+    await client.query(`CLOSE ${name}`)
   }
 }
 

@@ -17,7 +17,7 @@ import { AuditStoreNotWritableError, AuditStoreOpenError } from './audit-errors.
 import type { Checkpoint } from './audit-checkpoint.ts'
 import { allCheckpointsQuery, checkpointFromRow, headToSign, headToSignQuery, insertCheckpointQuery, readCheckpointPage } from './checkpoint-query.ts'
 import { DEFAULT_APPEND_DEADLINE_MS, GroupCommit } from './group-commit.ts'
-import { bucketSql, LATE_MS, rebuildTimeMarksSql, TIME_BUCKET_MS } from './audit-time-marks.ts'
+import { bucketSql, LATE_MS, rebuildTimeMarksSql, TIME_BUCKET_MS, timeIndexFromRows, timeIndexQueries } from './audit-time-marks.ts'
 import { WriteHealth } from './write-health.ts'
 
 const TABLE = 'audit_records'
@@ -373,6 +373,10 @@ export class SqliteAuditStore implements ChainedAuditStore {
       checkpoints: async () => all(allCheckpointsQuery(CHECKPOINTS)).map(checkpointFromRow),
       records: (from, to) => readRecords(db, from, to),
       spanningEntries: async (seq) => spanningEntriesFromRows(all({ text: spanningEntriesQuery(TABLE, '?1'), values: [seq] })),
+      timeIndex: () => {
+        const { marks, late } = timeIndexQueries(TABLE)
+        return timeIndexFromRows(db.prepare(marks).iterate(), db.prepare(late).iterate())
+      },
       close: async () => { if (own && db.isOpen) db.close() }
     }
   }

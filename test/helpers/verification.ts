@@ -1,5 +1,6 @@
 import type { Test } from 'tap'
 import type { AuditEntry } from '../../src/audit/audit-entry.ts'
+import { companionTable } from '../../src/audit/audit-time-marks.ts'
 import { type TrailVerifyResult, verifyTrail } from '../../src/audit/verification/trail-verification.ts'
 import { type Backend, intentOf, makeEntry, seedTrail, setUpTrail, TrailModel, type TrailUnderTest } from './audit-fixtures.ts'
 
@@ -25,6 +26,20 @@ export function busyOps (records: number): Array<[AuditEntry, boolean]> {
 /** The service's verification of the trail, in worker threads, with no key: checkpoints (none here) against the chain only. */
 export async function verifyInWorkers (trail: TrailUnderTest, chunkRecords?: number): Promise<TrailVerifyResult> {
   return await verifyTrail({ url: trail.url, background: true, ...(chunkRecords !== undefined && { chunkRecords }) }, { publicKeys: [], requireKnownKey: false })
+}
+
+/**
+ * The time-range tables' guards off too, and (SQLite) their insert trigger on the records, as
+ * PostgreSQL's DISABLE TRIGGER USER on the records leaves it: records put back leave them as they are.
+ */
+export async function unguardTimeIndex (trail: TrailUnderTest): Promise<void> {
+  if (trail.backend === 'sqlite') {
+    for (const name of ['audit_records_time_marks', 'audit_time_marks_no_change', 'audit_time_marks_no_delete', 'audit_late_entries_no_change', 'audit_late_entries_no_delete']) {
+      await trail.raw.exec(`DROP TRIGGER IF EXISTS ${name}`)
+    }
+    return
+  }
+  for (const name of ['audit_time_marks', 'audit_late_entries'] as const) await trail.raw.exec(`ALTER TABLE ${companionTable(trail.raw.table, name)} DISABLE TRIGGER USER`)
 }
 
 /** A trail of `records` records in a busy service's order, its guards off. */

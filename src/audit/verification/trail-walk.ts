@@ -1,5 +1,6 @@
 import { type BadRecord, type ChainHead, type ChainSnapshot, EntryCheck, GENESIS_HASH, LinkCheck, PointCheck } from '../audit-chain.ts'
 import type { ChunkJob, ChunkResult } from './chunk-check.ts'
+import { TimeIndexCheck } from './time-index-check.ts'
 import { checkpointPoints, type TrailVerifyOptions, type TrailVerifyResult } from './trail-verification.ts'
 
 /**
@@ -12,6 +13,9 @@ import { checkpointPoints, type TrailVerifyOptions, type TrailVerifyResult } fro
  * or earlier, at the first record of an entry open across it (its intent before, its final
  * after), so the entry checks see every record of the entries they judge and those records are
  * tied by the links to the anchor's signed hash. The records before that start are not read.
+ *
+ * A full walk also checks the time-range tables against the records (TimeIndexCheck); an
+ * incremental one does not read them.
  */
 
 /** Records per chunk: large enough that posting results costs little, small enough to spread the work. */
@@ -48,6 +52,7 @@ function chunkJobs (start: number, head: ChainHead, wanted: readonly number[], c
 export async function walkTrail (snapshot: ChainSnapshot, options: TrailVerifyOptions, read: ReadChunks, chunkRecords = DEFAULT_CHUNK_RECORDS): Promise<TrailVerifyResult> {
   const head = await snapshot.head()
   const start = await walkStart(snapshot, options)
+  const timeIndex = start.anchor === null ? new TimeIndexCheck(snapshot.timeIndex()) : null
   // Points before the start lie in records this run does not read: the run that read them checked them.
   const stored = (await snapshot.checkpoints()).filter((checkpoint) => checkpoint.seq >= start.seq)
   const { points, latest } = checkpointPoints(stored, options)
@@ -59,6 +64,7 @@ export async function walkTrail (snapshot: ChainSnapshot, options: TrailVerifyOp
   let lastHash: string | null = start.seq === 1 ? GENESIS_HASH : null
   const lastSeq = (): number => checked > 0 ? start.seq + checked - 1 : Math.min(head?.seq ?? 0, start.seq - 1)
   const failed = async (bad: BadRecord): Promise<TrailVerifyResult> => {
+    await timeIndex?.close()
     // The last record that verified, read back: results carry hashes only where points need them.
     let last: ChainHead | null = null
     if (checked > 0) for await (const row of snapshot.records(lastSeq(), lastSeq())) last = { seq: row.seq, hash: row.hash }
@@ -71,20 +77,21 @@ export async function walkTrail (snapshot: ChainSnapshot, options: TrailVerifyOp
         if (boundary !== null) return await failed(boundary)
       }
       const hashes = new Map(chunk.hashes)
+      if (chunk.count > 0) await timeIndex?.readThrough((chunk.first as NonNullable<ChunkResult['first']>).seq + chunk.count - 1)
       for (let i = 0; i < chunk.count; i++) {
         const seq = (chunk.first as NonNullable<ChunkResult['first']>).seq + i
         const entryId = chunk.entryIds[i] as string
-        const bad = (judged(seq, entryId)
-          ? entries.check({
-            seq,
-            entryId,
-            kind: chunk.resolutions[i] === 1 ? 'resolution' : 'entry',
-            final: chunk.finals[i] === 1,
-            entrySeq: chunk.entrySeqs[i] as number,
-            projectId: chunk.projectIds[i] ?? null,
-            timeMs: chunk.timeMs[i] as number
-          })
-          : null) ?? pointCheck.check(seq, entryId, hashes.get(seq))
+        const record = {
+          seq,
+          entryId,
+          kind: chunk.resolutions[i] === 1 ? 'resolution' as const : 'entry' as const,
+          final: chunk.finals[i] === 1,
+          entrySeq: chunk.entrySeqs[i] as number,
+          projectId: chunk.projectIds[i] ?? null,
+          timeMs: chunk.timeMs[i] as number
+        }
+        const bad = (judged(seq, entryId) ? entries.check(record) : null) ??
+          pointCheck.check(seq, entryId, hashes.get(seq)) ?? timeIndex?.check(record) ?? null
         if (bad !== null) return await failed(bad)
         checked++
       }
@@ -99,5 +106,8 @@ export async function walkTrail (snapshot: ChainSnapshot, options: TrailVerifyOp
     const missing = lastSeq() + 1
     return await failed({ seq: missing, entryId: null, problem: `record ${missing} is missing: the records up to the head ${head.seq} were removed while they were read` })
   }
+  const indexBad = await timeIndex?.finish() ?? null
+  if (indexBad !== null) return await failed(indexBad)
+  await timeIndex?.close()
   return { ok: true, checked, head: checked === 0 ? null : { seq: lastSeq(), hash: lastHash as string }, checkpoint: latest }
 }
