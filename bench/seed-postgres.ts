@@ -9,6 +9,7 @@ import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import type { AuditRecordRow } from '../src/audit/audit-chain.ts'
 import { migrationsFor } from '../src/audit/postgres-audit-store.ts'
+import { companionTable, rebuildTimeMarksSql } from '../src/audit/audit-time-marks.ts'
 import { type SeedTrail, TABLE, take } from './seed-trail.ts'
 
 const COLUMNS = ['seq', 'entry_id', 'kind', 'final', 'entry_seq', 'project_id', 'video_id', 'actor_sub', 'outcome', 'time_ms', 'body', 'prev_hash', 'hash'] as const
@@ -126,8 +127,21 @@ export async function openPostgresSeedTrail (url: string): Promise<SeedTrail> {
         // Statistics first: a trail with every index and its triggers on is taken for finished.
         await client.query(`ANALYZE ${table}`)
         for (const index of absent) await client.query(index.definition)
-        if (disabled > 0) await client.query(`ALTER TABLE ${table} ENABLE TRIGGER USER`)
-        return [...absent.map((index) => index.name), ...(disabled > 0 ? ['triggers enabled'] : [])]
+        // The time-range tables are filled by an insert trigger, disabled while loading: built
+        // from the records in one pass, as the migration that made them does, in the transaction
+        // that enables the triggers again (so a resumed seeder never builds them twice).
+        let rebuilt = false
+        if (disabled > 0) {
+          await client.query('BEGIN')
+          const { rows: [marks] } = await client.query(`SELECT (SELECT count(*) FROM ${companionTable(table, 'audit_time_marks')}) + (SELECT count(*) FROM ${companionTable(table, 'audit_late_entries')}) AS n`)
+          if (Number(marks?.n) === 0) {
+            await client.query(rebuildTimeMarksSql(table))
+            rebuilt = true
+          }
+          await client.query(`ALTER TABLE ${table} ENABLE TRIGGER USER`)
+          await client.query('COMMIT')
+        }
+        return [...absent.map((index) => index.name), ...(rebuilt ? ['time-range tables'] : []), ...(disabled > 0 ? ['triggers enabled'] : [])]
       },
       close: async () => { await client.end() }
     }
