@@ -1,7 +1,7 @@
 import type { AuditEntry, AuditResolution } from './audit-entry.ts'
 import type { AuditFilter, AuditPage } from './audit-store.ts'
 import { AUDIT_OUTCOMES, type AuditRecordRow, type BatchContext, parseIsoTime, planResolution, type PreparedResolution } from './audit-chain.ts'
-import { companionTable, sinceBucket, untilBucket } from './audit-time-marks.ts'
+import { bucketOf, companionTable, untilBucket } from './audit-time-marks.ts'
 import { AuditEntryNotFoundError, AuditEntryResolvedError, AuditInvalidCursorError, AuditInvalidFilterError, AuditOutcomeKnownError } from './audit-errors.ts'
 
 /**
@@ -223,7 +223,7 @@ function entrySelect (table: string, scope: AuditScope, projectCondition: Projec
   if (scope.untilMs !== undefined) conditions.push(`r.time_ms < ${q.param(scope.untilMs)}`)
   const order = source === 'late' ? 'l.entry_seq' : 'r.entry_seq'
   if (source === 'window') {
-    if (scope.sinceMs !== undefined) conditions.push(`r.entry_seq >= coalesce(${markSeq(table, '<=', sinceBucket(scope.sinceMs), q)}, 0)`)
+    if (scope.sinceMs !== undefined) conditions.push(`r.entry_seq >= coalesce(${markSeq(table, '<=', bucketOf(scope.sinceMs), q)}, 0)`)
     if (scope.untilMs !== undefined) conditions.push(`r.entry_seq < coalesce(${markSeq(table, '>=', untilBucket(scope.untilMs), q)}, ${Number.MAX_SAFE_INTEGER})`)
   } else {
     if (scope.untilMs === undefined) throw new TypeError('late entries are read for a range with an end only')

@@ -33,14 +33,12 @@ export function bucketSql (column: string): string {
   return `((${column} - ((${column} % ${TIME_BUCKET_MS}) + ${TIME_BUCKET_MS}) % ${TIME_BUCKET_MS}) / ${TIME_BUCKET_MS})`
 }
 
-/** The bucket of a time, as `bucketSql` computes it (verification recomputes the tables with it). */
+/**
+ * The bucket of a time, as `bucketSql` computes it: the last bucket whose start is at or before
+ * it (a range's `since` is looked up with it; verification recomputes the tables with it).
+ */
 export function bucketOf (timeMs: number): number {
   return (timeMs - ((timeMs % TIME_BUCKET_MS) + TIME_BUCKET_MS) % TIME_BUCKET_MS) / TIME_BUCKET_MS
-}
-
-/** The last bucket whose start is at or before `sinceMs`. */
-export function sinceBucket (sinceMs: number): number {
-  return Math.floor(sinceMs / TIME_BUCKET_MS)
 }
 
 /** The first bucket whose start is at or after `untilMs + LATE_MS`. */

@@ -3,9 +3,8 @@ import type { AuditEntry, AuditResolution } from './audit-entry.ts'
 import type { AuditFilter, AuditPage } from './audit-store.ts'
 import {
   type AuditRecordRow, type ChainedAuditStore, type ChainHead, type ChainSnapshot, type ChainVerifyResult, type CheckpointPage, planBatch,
-  prepareRecord, type PreparedRecord, prepareResolution, recordFromRow, verifyChain, type VerifyOptions
+  prepareRecord, type PreparedRecord, prepareResolution, recordFromRow, spanningEntriesFromRows, spanningEntriesQuery, verifyChain, type VerifyOptions
 } from './audit-chain.ts'
-import { spanningEntriesFromRows, spanningEntriesQuery } from './audit-chain.ts'
 import {
   batchContextFromRows, batchContextQuery, entryByIdQuery, headQuery, insertRecordQuery, planResolutionOf, POSTGRES_DIALECT, readEntry,
   readEntryPage, resolutionConflict, type SqlQuery, streamEntryPages

@@ -6,9 +6,8 @@ import type { AuditEntry, AuditResolution } from './audit-entry.ts'
 import type { AuditFilter, AuditPage } from './audit-store.ts'
 import {
   type AuditRecordRow, type BatchContext, type ChainedAuditStore, type ChainHead, type ChainSnapshot, type ChainVerifyResult, type CheckpointPage, type KnownRecord, planBatch,
-  prepareRecord, type PreparedRecord, prepareResolution, recordFromRow, verifyChain, type VerifyOptions
+  prepareRecord, type PreparedRecord, prepareResolution, recordFromRow, spanningEntriesFromRows, spanningEntriesQuery, verifyChain, type VerifyOptions
 } from './audit-chain.ts'
-import { spanningEntriesFromRows, spanningEntriesQuery } from './audit-chain.ts'
 import {
   batchContextFromRows, batchContextQuery, entryByIdQuery, headQuery, insertRecordQuery, planResolutionOf, readEntry, readEntryPage,
   resolutionConflict, type SqlQuery, SQLITE_DIALECT, streamEntryPages
