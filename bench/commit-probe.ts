@@ -22,7 +22,7 @@ export function removeSqliteFiles (file: string): void {
   for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true })
 }
 
-/** Single-row transactions on a scratch SQLite file, as the store opens it (WAL, synchronous=FULL). */
+/** Single-row durable transactions on a scratch SQLite file (WAL, synchronous=FULL: the WAL sync inside COMMIT that the store runs after it, off the event loop). */
 export function probeSqliteCommit (dir: string, commits = 200): LatencySummary {
   const file = join(dir, 'commit-probe.db')
   const db = new DatabaseSync(file)
@@ -135,7 +135,7 @@ function readRows (file: string): AuditRecordRow[] {
 
 /**
  * CPU (µs, this process) to insert `rows` into a fresh trail (the store's schema, indexes and
- * triggers, WAL, synchronous=FULL) with one prepared INSERT, `perTransaction` rows a commit.
+ * triggers, WAL, synchronous=FULL: each commit durable, as the store's) with one prepared INSERT, `perTransaction` rows a commit.
  */
 async function rawInsertCpuMicros (file: string, rows: readonly AuditRecordRow[], perTransaction: number): Promise<number> {
   await new SqliteAuditStore(file).close()

@@ -15,6 +15,7 @@ import {
 import { AuditStoreNotWritableError, AuditStoreOpenError } from './audit-errors.ts'
 import type { Checkpoint } from './audit-checkpoint.ts'
 import { allCheckpointsQuery, checkpointFromRow, headToSign, headToSignQuery, insertCheckpointQuery, readCheckpointPage } from './checkpoint-query.ts'
+import { FileSync } from './file-sync.ts'
 import { DEFAULT_APPEND_DEADLINE_MS, GroupCommit } from './group-commit.ts'
 import { bucketSql, LATE_MS, rebuildTimeMarksSql, TIME_BUCKET_MS, timeIndexFromRows, timeIndexQueries } from './audit-time-marks.ts'
 import { WriteHealth } from './write-health.ts'
@@ -136,8 +137,8 @@ export interface SqliteAuditStoreOptions {
 }
 
 /**
- * The embedded store: one SQLite file through `node:sqlite`, WAL mode, `synchronous=FULL` so a
- * record is on disk when `append` resolves; appends arriving together share one commit (group
+ * The embedded store: one SQLite file through `node:sqlite`, WAL mode; a record is on disk when
+ * `append` resolves (see `#durable`); appends arriving together share one commit (group
  * commit). Appends take the write lock with `BEGIN IMMEDIATE`,
  * so several processes on one file still build one chain. `node:sqlite` is synchronous: a
  * statement blocks the event loop while it runs (and while it waits for the lock, up to
@@ -157,6 +158,8 @@ export class SqliteAuditStore implements ChainedAuditStore {
   readonly #health: WriteHealth
   readonly #groupCommit: GroupCommit
   readonly #openIntents = new OpenIntents()
+  /** The WAL file `#durable` syncs: null where SQLite keeps no WAL (in memory, or a file system that refused WAL mode). */
+  #wal: FileSync | null = null
 
   constructor (location: string, options: SqliteAuditStoreOptions = {}) {
     this.location = location === ':memory:' ? location : resolve(location)
@@ -186,8 +189,11 @@ export class SqliteAuditStore implements ChainedAuditStore {
   #migrate (): void {
     const db = this.#db
     db.exec(`PRAGMA busy_timeout = ${this.#busyTimeoutMs}`)
-    db.exec('PRAGMA journal_mode = WAL')
-    db.exec('PRAGMA synchronous = FULL')
+    const { journal_mode: mode } = db.prepare('PRAGMA journal_mode = WAL').get() as { journal_mode: string }
+    // The WAL file exists from this migration's write on, and stays while this connection is open.
+    if (mode === 'wal' && this.location !== ':memory:') this.#wal = new FileSync(`${this.location}-wal`)
+    // FULL would fsync the WAL inside every COMMIT, blocking the event loop; `#durable` does that sync off it.
+    db.exec(`PRAGMA synchronous = ${this.#wal !== null ? 'NORMAL' : 'FULL'}`)
     db.exec('BEGIN IMMEDIATE')
     try {
       const version = this.#schemaVersion()
@@ -245,6 +251,17 @@ export class SqliteAuditStore implements ChainedAuditStore {
       if (!isConstraintError(error)) throw error
       this.#insertBatch(records, false)
     }
+    await this.#durable()
+  }
+
+  /**
+   * Makes what was committed durable: with `synchronous=NORMAL` a COMMIT leaves its frames in the
+   * WAL file unsynced, and this is the one WAL sync that `synchronous=FULL` adds after each commit,
+   * run on libuv's threadpool so that requests go on while the disk works. Every write resolves
+   * only after it; a reader may see a record a moment before it is durable.
+   */
+  async #durable (): Promise<void> {
+    await this.#wal?.sync()
   }
 
   #insertBatch (records: PreparedRecord[], fromMemory: boolean): void {
@@ -304,19 +321,23 @@ export class SqliteAuditStore implements ChainedAuditStore {
     if (this.#readOnly) throw new AuditStoreNotWritableError('opened read-only')
     const prepared = prepareResolution(id, resolution)
     const db = this.#db
+    let entry: AuditEntry
     db.exec('BEGIN IMMEDIATE')
     try {
       const [entryRow] = this.#runSync(entryByIdQuery(TABLE, id, SQLITE_DIALECT))
       const [headRow] = this.#runSync(headQuery(TABLE))
-      const { row, entry } = planResolutionOf(prepared, entryRow, headRow, projectIds)
+      const planned = planResolutionOf(prepared, entryRow, headRow, projectIds)
+      entry = planned.entry
+      const { row } = planned
       const insert = insertRecordQuery(TABLE, row, SQLITE_DIALECT)
       this.#statement(insert.text).run(...(insert.values as never[]))
       db.exec('COMMIT')
-      return entry
     } catch (error) {
       if (db.isTransaction) db.exec('ROLLBACK')
       throw resolutionConflict(error, id)
     }
+    await this.#durable()
+    return entry
   }
 
   /**
@@ -337,20 +358,22 @@ export class SqliteAuditStore implements ChainedAuditStore {
   async appendCheckpoint (sign: (head: ChainHead) => Checkpoint): Promise<Checkpoint | null> {
     if (this.#readOnly) throw new AuditStoreNotWritableError('opened read-only')
     const db = this.#db
+    let checkpoint: Checkpoint | null
     db.exec('BEGIN IMMEDIATE')
     try {
       const head = headToSign(this.#runSync(headToSignQuery(TABLE, CHECKPOINTS)))
-      const checkpoint = head === null ? null : sign(head)
+      checkpoint = head === null ? null : sign(head)
       if (checkpoint !== null) {
         const insert = insertCheckpointQuery(CHECKPOINTS, checkpoint, SQLITE_DIALECT)
         this.#statement(insert.text).run(...(insert.values as never[]))
       }
       db.exec('COMMIT')
-      return checkpoint
     } catch (error) {
       if (db.isTransaction) db.exec('ROLLBACK')
       throw error
     }
+    await this.#durable()
+    return checkpoint
   }
 
   async listCheckpoints (limit: number, cursor: string | null): Promise<CheckpointPage> {
@@ -396,7 +419,10 @@ export class SqliteAuditStore implements ChainedAuditStore {
       if (this.location !== ':memory:') accessSync(this.location, constants.W_OK)
       this.#db.exec('BEGIN IMMEDIATE')
       this.#db.exec('ROLLBACK')
-      await this.#health.check(async () => { this.#probeWrite() })
+      await this.#health.check(async () => {
+        this.#probeWrite()
+        await this.#durable()
+      })
     } catch (error) {
       if (this.#db.isOpen && this.#db.isTransaction) this.#db.exec('ROLLBACK')
       throw new AuditStoreNotWritableError((error as Error).message, { cause: error })
@@ -412,6 +438,7 @@ export class SqliteAuditStore implements ChainedAuditStore {
   async close (): Promise<void> {
     if (this.#db.isOpen) this.#db.close()
     this.#statements.clear()
+    await this.#wal?.close()
   }
 }
 
