@@ -37,12 +37,12 @@ export interface CheckpointSigner {
 }
 
 /** What a signature covers: the RFC 8785 form of the four signed members. */
-export function signedText ({ hash, keyId, seq, time }: Omit<Checkpoint, 'signature'>): string {
+function signedText ({ hash, keyId, seq, time }: Omit<Checkpoint, 'signature'>): string {
   return canonicalize({ hash, keyId, seq, time }) as string
 }
 
 /** RFC 7638 thumbprint of an Ed25519 public key: SHA-256 of `{"crv","kty","x"}` in that order, base64url. */
-export function keyIdOf (publicKey: KeyObject): string {
+function keyIdOf (publicKey: KeyObject): string {
   const { x } = publicKey.export({ format: 'jwk' })
   return createHash('sha256').update(JSON.stringify({ crv: 'Ed25519', kty: 'OKP', x })).digest('base64url')
 }
