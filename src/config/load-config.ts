@@ -184,6 +184,7 @@ function toConfig (env: Env, problems: string[], warnings: string[]) {
   }
 
   let signingKey: KeyObject | null = null
+  let signingKeyGenerated = false
   if (env.AUDIT_SIGNING_KEY !== undefined) {
     try {
       signingKey = signingKeyFromPem(env.AUDIT_SIGNING_KEY)
@@ -193,6 +194,7 @@ function toConfig (env: Env, problems: string[], warnings: string[]) {
     }
   } else if (!production) {
     signingKey = generateSigningKey()
+    signingKeyGenerated = true
     warnings.push(`AUDIT_SIGNING_KEY not set: generated an Ed25519 key for this run (keyId ${createCheckpointSigner(signingKey).keyId}); ` +
       'the checkpoints it signs verify only with its public key (GET /v1/audit/public-key), which is lost when the process exits')
   }
@@ -257,6 +259,8 @@ function toConfig (env: Env, problems: string[], warnings: string[]) {
     auditCheckpoints: {
       /** Always set when loadConfig returns: without a key (production) or with a bad one it throws. */
       signingKey: signingKey as KeyObject,
+      /** None was configured, so a development start made one: its checkpoints verify only while this process runs. */
+      signingKeyGenerated,
       records: env.AUDIT_CHECKPOINT_RECORDS,
       intervalMs: env.AUDIT_CHECKPOINT_INTERVAL_MS
     },

@@ -118,6 +118,7 @@ t.test('a development start without settings says what it defaulted', async (t) 
   t.ok(config.jwt.secret !== null && config.jwt.secret.length >= 32, 'a random secret')
   t.equal(config.auditCheckpoints.signingKey.asymmetricKeyType, 'ed25519', 'a generated signing key')
   t.ok(warnings.some((warning) => /AUDIT_SIGNING_KEY not set: generated an Ed25519 key/.test(warning)), 'and it says so')
+  t.equal(config.auditCheckpoints.signingKeyGenerated, true, 'and says so to the code too (npm run demo reads it)')
   t.not(loadConfig({}).config.auditCheckpoints.signingKey.export({ format: 'jwk' }).x, config.auditCheckpoints.signingKey.export({ format: 'jwk' }).x, 'a new one each start')
 })
 
@@ -128,7 +129,8 @@ t.test('AUDIT_SIGNING_KEY: required in production, an Ed25519 PKCS#8 PEM everywh
   const key = config.auditCheckpoints.signingKey
   const given = createPublicKey(AUDIT_SIGNING_KEY)
   t.ok(verify(null, Buffer.from('x'), given, sign(null, Buffer.from('x'), key)), 'the key given is the key used')
-  t.same(config.auditCheckpoints, { signingKey: key, records: 1000, intervalMs: 60000 }, 'SPEC defaults: 1000 records, 60000 ms')
+  t.same(config.auditCheckpoints, { signingKey: key, signingKeyGenerated: false, records: 1000, intervalMs: 60000 }, 'SPEC defaults: 1000 records, 60000 ms')
+  t.equal(loadConfig({ AUDIT_SIGNING_KEY }).config.auditCheckpoints.signingKeyGenerated, false, 'a development start with a key does not generate one')
 
   t.ok(problemsOf({ ...productionEnv, AUDIT_SIGNING_KEY: '' }).some((problem) => /^AUDIT_SIGNING_KEY is required in production/.test(problem)), 'missing in production')
   const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }) as string
