@@ -3,7 +3,7 @@ import { randomBytes, type KeyObject } from 'node:crypto'
 import createError from '@fastify/error'
 import { parse as parseDuration } from '@lukeed/ms'
 import { ajvWith } from '../validation/validator-compiler.ts'
-import { createCheckpointSigner, generateSigningKey, signingKeyFromPem } from '../audit/audit-checkpoint.ts'
+import { createCheckpointSigner, generateSigningKey, InvalidSigningKeyError, signingKeyFromPem } from '../audit/audit-checkpoint.ts'
 import { EnvSchema, SECRET_VARIABLES, type Env } from './env-schema.ts'
 
 /** Where a development start without settings points: the simulator's defaults (`npm run simulator`). */
@@ -189,8 +189,9 @@ function toConfig (env: Env, problems: string[], warnings: string[]) {
     try {
       signingKey = signingKeyFromPem(env.AUDIT_SIGNING_KEY)
     } catch (error) {
-      // What is wrong with it, never the key itself.
-      problems.push(`AUDIT_SIGNING_KEY ${(error as Error).message}: it must be an Ed25519 private key, PEM (PKCS#8)`)
+      // It says what is wrong with the key, never the key; anything else is a bug, not a setting.
+      if (!(error instanceof InvalidSigningKeyError)) throw error
+      problems.push(error.message)
     }
   } else if (!production) {
     signingKey = generateSigningKey()

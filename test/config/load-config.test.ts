@@ -164,6 +164,23 @@ t.test('npm start refuses a production start with one message naming every probl
   }
 })
 
+t.test('npm start refuses a bad AUDIT_SIGNING_KEY, naming it and what is wrong, never printing the key', async (t) => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }) as string
+  const garbage = 'not a key at all, but a secret all the same: s3cr3t-value-that-must-not-leak'
+  for (const [name, value, problem] of [['an RSA key', rsa, 'AUDIT_SIGNING_KEY is a rsa key, not Ed25519'],
+    ['garbage', garbage, 'AUDIT_SIGNING_KEY is not a PKCS#8 PEM private key (-----BEGIN PRIVATE KEY-----)']] as const) {
+    const env = { PATH: process.env.PATH, ...productionEnv, AUDIT_SIGNING_KEY: value }
+    const run = promisify(execFile)(process.execPath, ['src/server.ts'], { env, cwd: new URL('../..', import.meta.url).pathname })
+    const failure = await run.then(() => null, (error: { code: number, stdout: string, stderr: string }) => error)
+    t.equal(failure?.code, 1, `${name}: the process exits with an error`)
+    t.match(failure?.stderr, `refuses to start: invalid configuration:\n  - ${problem}: it must be an Ed25519 private key, PEM (PKCS#8)`, `${name}: named, and what is wrong`)
+    const output = `${failure?.stdout ?? ''}${failure?.stderr ?? ''}`
+    // Every line of the key's text but the PEM armour, which is no secret.
+    const secretLines = value.split('\n').filter((line) => line.length > 0 && !line.startsWith('-----'))
+    t.ok(secretLines.length > 0 && secretLines.every((line) => !output.includes(line)), `${name}: not printed`)
+  }
+})
+
 t.test('an unsafe platform base URL or key header is refused at start-up, without echoing it', async (t) => {
   t.match(problemsOf({ UPSTREAM_BASE_URL: 'ftp://platform.example' }).join('\n'), /http\(s\)/)
   const withCredentials = problemsOf({ UPSTREAM_BASE_URL: 'https://user:secret@platform.example' }).join('\n')
