@@ -5,6 +5,7 @@ import { promisify } from 'node:util'
 import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto'
 import t from 'tap'
 import { ConfigError, loadConfig } from '../../src/config/load-config.ts'
+import { quotesKey } from '../helpers/key-text.ts'
 import { tempDir } from '../helpers/temp-dir.ts'
 
 const signingKeyPem = (): string => generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string
@@ -152,10 +153,14 @@ t.test('AUDIT_SIGNING_KEY: required in production, an Ed25519 PKCS#8 PEM everywh
   t.ok(problemsOf({ ...productionEnv, AUDIT_CHECKPOINT_RECORDS: '0' }).some((problem) => problem.startsWith('AUDIT_CHECKPOINT_RECORDS')), 'at least one record')
 })
 
+/** `npm start` (src/server.ts) with only `env` (and PATH); its exit code and output when it fails, null when it starts. */
+async function refusedStart (env: Record<string, string>): Promise<{ code: number, stdout: string, stderr: string } | null> {
+  const run = promisify(execFile)(process.execPath, ['src/server.ts'], { env: { PATH: process.env.PATH, ...env }, cwd: new URL('../..', import.meta.url).pathname })
+  return await run.then(() => null, (error: { code: number, stdout: string, stderr: string }) => error)
+}
+
 t.test('npm start refuses a production start with one message naming every problem', async (t) => {
-  const env = { PATH: process.env.PATH, NODE_ENV: 'production', JWT_SECRET: 'short' }
-  const run = promisify(execFile)(process.execPath, ['src/server.ts'], { env, cwd: new URL('../..', import.meta.url).pathname })
-  const failure = await run.then(() => null, (error: { code: number, stderr: string }) => error)
+  const failure = await refusedStart({ NODE_ENV: 'production', JWT_SECRET: 'short' })
   t.ok(failure !== null, 'the process exits with an error')
   t.equal(failure?.code, 1)
   t.match(failure?.stderr, /refuses to start/)
@@ -169,15 +174,10 @@ t.test('npm start refuses a bad AUDIT_SIGNING_KEY, naming it and what is wrong, 
   const garbage = 'not a key at all, but a secret all the same: s3cr3t-value-that-must-not-leak'
   for (const [name, value, problem] of [['an RSA key', rsa, 'AUDIT_SIGNING_KEY is a rsa key, not Ed25519'],
     ['garbage', garbage, 'AUDIT_SIGNING_KEY is not a PKCS#8 PEM private key (-----BEGIN PRIVATE KEY-----)']] as const) {
-    const env = { PATH: process.env.PATH, ...productionEnv, AUDIT_SIGNING_KEY: value }
-    const run = promisify(execFile)(process.execPath, ['src/server.ts'], { env, cwd: new URL('../..', import.meta.url).pathname })
-    const failure = await run.then(() => null, (error: { code: number, stdout: string, stderr: string }) => error)
+    const failure = await refusedStart({ ...productionEnv, AUDIT_SIGNING_KEY: value })
     t.equal(failure?.code, 1, `${name}: the process exits with an error`)
     t.match(failure?.stderr, `refuses to start: invalid configuration:\n  - ${problem}: it must be an Ed25519 private key, PEM (PKCS#8)`, `${name}: named, and what is wrong`)
-    const output = `${failure?.stdout ?? ''}${failure?.stderr ?? ''}`
-    // Every line of the key's text but the PEM armour, which is no secret.
-    const secretLines = value.split('\n').filter((line) => line.length > 0 && !line.startsWith('-----'))
-    t.ok(secretLines.length > 0 && secretLines.every((line) => !output.includes(line)), `${name}: not printed`)
+    t.notOk(quotesKey(`${failure?.stdout ?? ''}${failure?.stderr ?? ''}`, value), `${name}: not printed`)
   }
 })
 
