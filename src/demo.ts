@@ -14,7 +14,7 @@ const AUDIENCE = 'livecut-bff'
 const PROJECT = 'demo-project'
 
 const simulator = await startSimulator({ apiKeys: [DEV_UPSTREAM_API_KEY] })
-const { config, warnings } = loadConfig({
+const { config } = loadConfig({
   ...process.env,
   NODE_ENV: 'development',
   UPSTREAM_BASE_URL: simulator.url,
@@ -29,14 +29,14 @@ closeWithGrace({ delay: 10_000 }, async () => {
   await app.close()
   await simulator.close()
 })
-await app.listen({ host: '127.0.0.1', port: config.port })
+// The address it listens on, so PORT=0 (any free port) prints a usable one too.
+const base = await app.listen({ host: '127.0.0.1', port: config.port })
 
 const token = app.jwt.sign(
   { sub: 'demo-user', azp: 'demo-console', scope: 'live:cut audit:read audit:resolve', projects: [PROJECT], iss: ISSUER, aud: AUDIENCE },
   { expiresIn: '8h' }
 )
-const base = `http://127.0.0.1:${config.port}`
-const generatedKey = warnings.some((warning) => warning.startsWith('AUDIT_SIGNING_KEY not set'))
+const generatedKey = config.auditCheckpoints.signingKeyGenerated
 // One cut as a frontend makes it, through the typed client (clients/typescript).
 const livecut = createLivecutClient({ baseUrl: base, token })
 const firstCut = await livecut.stopAndCut(PROJECT, 'live-0', { visibility: 'public' })

@@ -154,7 +154,7 @@ export interface AppendContext {
 }
 
 /** RFC 8785 form of any JSON value; throws for what has none (NaN, Infinity, lone surrogates, cycles). */
-export function canonicalValue (value: unknown): string {
+function canonicalValue (value: unknown): string {
   const text = canonicalize(value)
   if (text === undefined) throw new AuditInvalidEntryError('not serialisable')
   return text
@@ -176,7 +176,7 @@ export function canonicalRecord (seq: number, entryId: string, final: boolean, c
 }
 
 /** RFC 8785 form of `{ seq, entryId, resolution }` (keys in that order: entryId < resolution < seq). */
-export function canonicalResolutionRecord (seq: number, entryId: string, canonicalResolutionText: string): string {
+function canonicalResolutionRecord (seq: number, entryId: string, canonicalResolutionText: string): string {
   return `{"entryId":${JSON.stringify(entryId)},"resolution":${canonicalResolutionText},"seq":${seq}}`
 }
 
@@ -554,7 +554,7 @@ export class PointCheck {
 }
 
 /** The points of `options` the chain must pass through. */
-export function expectedPoints (options: VerifyOptions): ExpectedPoint[] {
+function expectedPoints (options: VerifyOptions): ExpectedPoint[] {
   const points = [...(options.expected ?? [])]
   if (options.expectHead !== undefined) points.push({ ...options.expectHead, name: `the recorded head ${options.expectHead.seq}` })
   return points

@@ -1,4 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto'
+import createError from '@fastify/error'
 import canonicalize from 'canonicalize'
 import type { ChainHead } from './audit-chain.ts'
 
@@ -37,33 +38,38 @@ export interface CheckpointSigner {
 }
 
 /** What a signature covers: the RFC 8785 form of the four signed members. */
-export function signedText ({ hash, keyId, seq, time }: Omit<Checkpoint, 'signature'>): string {
+function signedText ({ hash, keyId, seq, time }: Omit<Checkpoint, 'signature'>): string {
   return canonicalize({ hash, keyId, seq, time }) as string
 }
 
 /** RFC 7638 thumbprint of an Ed25519 public key: SHA-256 of `{"crv","kty","x"}` in that order, base64url. */
-export function keyIdOf (publicKey: KeyObject): string {
+function keyIdOf (publicKey: KeyObject): string {
   const { x } = publicKey.export({ format: 'jwk' })
   return createHash('sha256').update(JSON.stringify({ crv: 'Ed25519', kty: 'OKP', x })).digest('base64url')
 }
+
+// Each says what is wrong with the key and never quotes it: the message reaches a terminal or a log.
+/** A bad AUDIT_SIGNING_KEY: start-up names it among the configuration's problems. */
+export const InvalidSigningKeyError = createError<'LIVECUT_AUDIT_SIGNING_KEY_INVALID', 500, [problem: string]>(
+  'LIVECUT_AUDIT_SIGNING_KEY_INVALID', 'AUDIT_SIGNING_KEY %s: it must be an Ed25519 private key, PEM (PKCS#8)', 500)
+/** A bad public key file (`audit verify --public-key`): the message says what is wrong, for the caller to prefix with the file. */
+export const InvalidPublicKeyError = createError<'LIVECUT_AUDIT_PUBLIC_KEY_INVALID', 500, [problem: string]>(
+  'LIVECUT_AUDIT_PUBLIC_KEY_INVALID', '%s', 500)
 
 function isEd25519 (key: KeyObject): boolean {
   return key.asymmetricKeyType === 'ed25519'
 }
 
-/**
- * The signing key from `AUDIT_SIGNING_KEY`: an Ed25519 private key in PKCS#8 PEM. Throws a
- * TypeError saying what is wrong, never quoting the key.
- */
+/** The signing key from `AUDIT_SIGNING_KEY`: an Ed25519 private key in PKCS#8 PEM; else throws InvalidSigningKeyError. */
 export function signingKeyFromPem (pem: string): KeyObject {
-  if (!/-----BEGIN PRIVATE KEY-----/.test(pem)) throw new TypeError('is not a PKCS#8 PEM private key (-----BEGIN PRIVATE KEY-----)')
+  if (!/-----BEGIN PRIVATE KEY-----/.test(pem)) throw new InvalidSigningKeyError('is not a PKCS#8 PEM private key (-----BEGIN PRIVATE KEY-----)')
   let key: KeyObject
   try {
     key = createPrivateKey({ key: pem, format: 'pem' })
   } catch {
-    throw new TypeError('cannot be read as a PEM private key')
+    throw new InvalidSigningKeyError('cannot be read as a PEM private key')
   }
-  if (!isEd25519(key)) throw new TypeError(`is a ${key.asymmetricKeyType ?? 'unknown'} key, not Ed25519`)
+  if (!isEd25519(key)) throw new InvalidSigningKeyError(`is a ${key.asymmetricKeyType ?? 'unknown'} key, not Ed25519`)
   return key
 }
 
@@ -104,27 +110,28 @@ export function signatureProblem (checkpoint: Checkpoint, key: KeyObject): strin
 
 /**
  * Public keys from a file's text: a PEM public key (SPKI), a JWK as `/v1/audit/public-key`
- * serves it, or a JWK Set (`{ "keys": [...] }`) holding the keys of several rotations.
+ * serves it, or a JWK Set (`{ "keys": [...] }`) holding the keys of several rotations; else
+ * throws InvalidPublicKeyError.
  */
 export function publicKeysFromText (text: string): KeyObject[] {
   const trimmed = text.trim()
   if (trimmed.startsWith('-----BEGIN')) {
-    if (!trimmed.startsWith('-----BEGIN PUBLIC KEY-----')) throw new TypeError('is not a PEM public key (-----BEGIN PUBLIC KEY-----)')
+    if (!trimmed.startsWith('-----BEGIN PUBLIC KEY-----')) throw new InvalidPublicKeyError('is not a PEM public key (-----BEGIN PUBLIC KEY-----)')
     return [ed25519Public(() => createPublicKey({ key: trimmed, format: 'pem' }))]
   }
   let parsed: unknown
   try {
     parsed = JSON.parse(trimmed)
   } catch {
-    throw new TypeError('is neither a PEM public key nor JSON (a JWK or a JWK Set)')
+    throw new InvalidPublicKeyError('is neither a PEM public key nor JSON (a JWK or a JWK Set)')
   }
   const jwks = (parsed as { keys?: unknown }).keys
   const jwkList = Array.isArray(jwks) ? jwks : [parsed]
-  if (jwkList.length === 0) throw new TypeError('holds a JWK Set without keys')
+  if (jwkList.length === 0) throw new InvalidPublicKeyError('holds a JWK Set without keys')
   return jwkList.map((jwk) => {
     const { kty, crv, x, d } = (jwk ?? {}) as Record<string, unknown>
-    if (kty !== 'OKP' || crv !== 'Ed25519' || typeof x !== 'string') throw new TypeError('holds a JWK that is not an Ed25519 public key (kty OKP, crv Ed25519, x)')
-    if (d !== undefined) throw new TypeError('holds a private key: give the public key only')
+    if (kty !== 'OKP' || crv !== 'Ed25519' || typeof x !== 'string') throw new InvalidPublicKeyError('holds a JWK that is not an Ed25519 public key (kty OKP, crv Ed25519, x)')
+    if (d !== undefined) throw new InvalidPublicKeyError('holds a private key: give the public key only')
     return ed25519Public(() => createPublicKey({ key: { kty, crv, x }, format: 'jwk' }))
   })
 }
@@ -134,9 +141,9 @@ function ed25519Public (read: () => KeyObject): KeyObject {
   try {
     key = read()
   } catch {
-    throw new TypeError('holds a public key that cannot be read')
+    throw new InvalidPublicKeyError('holds a public key that cannot be read')
   }
-  if (!isEd25519(key)) throw new TypeError(`holds a ${key.asymmetricKeyType ?? 'unknown'} key, not Ed25519`)
+  if (!isEd25519(key)) throw new InvalidPublicKeyError(`holds a ${key.asymmetricKeyType ?? 'unknown'} key, not Ed25519`)
   return key
 }
 

@@ -3,7 +3,7 @@ import { randomBytes, type KeyObject } from 'node:crypto'
 import createError from '@fastify/error'
 import { parse as parseDuration } from '@lukeed/ms'
 import { ajvWith } from '../validation/validator-compiler.ts'
-import { createCheckpointSigner, generateSigningKey, signingKeyFromPem } from '../audit/audit-checkpoint.ts'
+import { createCheckpointSigner, generateSigningKey, InvalidSigningKeyError, signingKeyFromPem } from '../audit/audit-checkpoint.ts'
 import { EnvSchema, SECRET_VARIABLES, type Env } from './env-schema.ts'
 
 /** Where a development start without settings points: the simulator's defaults (`npm run simulator`). */
@@ -184,15 +184,18 @@ function toConfig (env: Env, problems: string[], warnings: string[]) {
   }
 
   let signingKey: KeyObject | null = null
+  let signingKeyGenerated = false
   if (env.AUDIT_SIGNING_KEY !== undefined) {
     try {
       signingKey = signingKeyFromPem(env.AUDIT_SIGNING_KEY)
     } catch (error) {
-      // What is wrong with it, never the key itself.
-      problems.push(`AUDIT_SIGNING_KEY ${(error as Error).message}: it must be an Ed25519 private key, PEM (PKCS#8)`)
+      // It says what is wrong with the key, never the key; anything else is a bug, not a setting.
+      if (!(error instanceof InvalidSigningKeyError)) throw error
+      problems.push(error.message)
     }
   } else if (!production) {
     signingKey = generateSigningKey()
+    signingKeyGenerated = true
     warnings.push(`AUDIT_SIGNING_KEY not set: generated an Ed25519 key for this run (keyId ${createCheckpointSigner(signingKey).keyId}); ` +
       'the checkpoints it signs verify only with its public key (GET /v1/audit/public-key), which is lost when the process exits')
   }
@@ -257,6 +260,8 @@ function toConfig (env: Env, problems: string[], warnings: string[]) {
     auditCheckpoints: {
       /** Always set when loadConfig returns: without a key (production) or with a bad one it throws. */
       signingKey: signingKey as KeyObject,
+      /** None was configured, so a development start made one: its checkpoints verify only while this process runs. */
+      signingKeyGenerated,
       records: env.AUDIT_CHECKPOINT_RECORDS,
       intervalMs: env.AUDIT_CHECKPOINT_INTERVAL_MS
     },

@@ -5,6 +5,7 @@ import { promisify } from 'node:util'
 import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto'
 import t from 'tap'
 import { ConfigError, loadConfig } from '../../src/config/load-config.ts'
+import { quotesKey } from '../helpers/key-text.ts'
 import { tempDir } from '../helpers/temp-dir.ts'
 
 const signingKeyPem = (): string => generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string
@@ -118,6 +119,7 @@ t.test('a development start without settings says what it defaulted', async (t) 
   t.ok(config.jwt.secret !== null && config.jwt.secret.length >= 32, 'a random secret')
   t.equal(config.auditCheckpoints.signingKey.asymmetricKeyType, 'ed25519', 'a generated signing key')
   t.ok(warnings.some((warning) => /AUDIT_SIGNING_KEY not set: generated an Ed25519 key/.test(warning)), 'and it says so')
+  t.equal(config.auditCheckpoints.signingKeyGenerated, true, 'and says so to the code too (npm run demo reads it)')
   t.not(loadConfig({}).config.auditCheckpoints.signingKey.export({ format: 'jwk' }).x, config.auditCheckpoints.signingKey.export({ format: 'jwk' }).x, 'a new one each start')
 })
 
@@ -128,7 +130,8 @@ t.test('AUDIT_SIGNING_KEY: required in production, an Ed25519 PKCS#8 PEM everywh
   const key = config.auditCheckpoints.signingKey
   const given = createPublicKey(AUDIT_SIGNING_KEY)
   t.ok(verify(null, Buffer.from('x'), given, sign(null, Buffer.from('x'), key)), 'the key given is the key used')
-  t.same(config.auditCheckpoints, { signingKey: key, records: 1000, intervalMs: 60000 }, 'SPEC defaults: 1000 records, 60000 ms')
+  t.same(config.auditCheckpoints, { signingKey: key, signingKeyGenerated: false, records: 1000, intervalMs: 60000 }, 'SPEC defaults: 1000 records, 60000 ms')
+  t.equal(loadConfig({ AUDIT_SIGNING_KEY }).config.auditCheckpoints.signingKeyGenerated, false, 'a development start with a key does not generate one')
 
   t.ok(problemsOf({ ...productionEnv, AUDIT_SIGNING_KEY: '' }).some((problem) => /^AUDIT_SIGNING_KEY is required in production/.test(problem)), 'missing in production')
   const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }) as string
@@ -150,15 +153,31 @@ t.test('AUDIT_SIGNING_KEY: required in production, an Ed25519 PKCS#8 PEM everywh
   t.ok(problemsOf({ ...productionEnv, AUDIT_CHECKPOINT_RECORDS: '0' }).some((problem) => problem.startsWith('AUDIT_CHECKPOINT_RECORDS')), 'at least one record')
 })
 
+/** `npm start` (src/server.ts) with only `env` (and PATH); its exit code and output when it fails, null when it starts. */
+async function refusedStart (env: Record<string, string>): Promise<{ code: number, stdout: string, stderr: string } | null> {
+  const run = promisify(execFile)(process.execPath, ['src/server.ts'], { env: { PATH: process.env.PATH, ...env }, cwd: new URL('../..', import.meta.url).pathname })
+  return await run.then(() => null, (error: { code: number, stdout: string, stderr: string }) => error)
+}
+
 t.test('npm start refuses a production start with one message naming every problem', async (t) => {
-  const env = { PATH: process.env.PATH, NODE_ENV: 'production', JWT_SECRET: 'short' }
-  const run = promisify(execFile)(process.execPath, ['src/server.ts'], { env, cwd: new URL('../..', import.meta.url).pathname })
-  const failure = await run.then(() => null, (error: { code: number, stderr: string }) => error)
+  const failure = await refusedStart({ NODE_ENV: 'production', JWT_SECRET: 'short' })
   t.ok(failure !== null, 'the process exits with an error')
   t.equal(failure?.code, 1)
   t.match(failure?.stderr, /refuses to start/)
   for (const name of ['UPSTREAM_BASE_URL', 'UPSTREAM_API_KEY', 'JWT_ISSUER', 'JWT_AUDIENCE', 'at least 32 bytes', 'AUDIT_SIGNING_KEY']) {
     t.match(failure?.stderr, name)
+  }
+})
+
+t.test('npm start refuses a bad AUDIT_SIGNING_KEY, naming it and what is wrong, never printing the key', async (t) => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }) as string
+  const garbage = 'not a key at all, but a secret all the same: s3cr3t-value-that-must-not-leak'
+  for (const [name, value, problem] of [['an RSA key', rsa, 'AUDIT_SIGNING_KEY is a rsa key, not Ed25519'],
+    ['garbage', garbage, 'AUDIT_SIGNING_KEY is not a PKCS#8 PEM private key (-----BEGIN PRIVATE KEY-----)']] as const) {
+    const failure = await refusedStart({ ...productionEnv, AUDIT_SIGNING_KEY: value })
+    t.equal(failure?.code, 1, `${name}: the process exits with an error`)
+    t.match(failure?.stderr, `refuses to start: invalid configuration:\n  - ${problem}: it must be an Ed25519 private key, PEM (PKCS#8)`, `${name}: named, and what is wrong`)
+    t.notOk(quotesKey(`${failure?.stdout ?? ''}${failure?.stderr ?? ''}`, value), `${name}: not printed`)
   }
 })
 
