@@ -25,6 +25,13 @@ declare module 'fastify' {
 }
 
 const CLOCK_TOLERANCE_MS = 30_000
+/**
+ * Verified tokens are kept (by a hash of the whole token, up to their expiry or this long) so a
+ * client's repeated calls skip the signature check; an asymmetric one costs far more than the
+ * rest of auth. A JWKS key is still looked up for every request first, so a withdrawn key stops
+ * its cached tokens too; scopes and projects are checked on every request.
+ */
+const VERIFIED_TOKEN_CACHE = { cache: 1000, cacheTTL: 60_000 }
 const REALM = 'Bearer realm="livecut-bff"'
 const ASYMMETRIC_ALGORITHMS = ['RS256', 'ES256', 'EdDSA']
 
@@ -45,6 +52,7 @@ function algorithmsForPublicKey (pem: string): string[] {
 
 function jwtOptions (jwt: Config['jwt'], now: () => number, log: FastifyBaseLogger): FastifyJWTOptions {
   const claims = {
+    ...VERIFIED_TOKEN_CACHE,
     clockTolerance: CLOCK_TOLERANCE_MS,
     // A token without expiry would be valid forever once leaked.
     requiredClaims: ['exp', ...(jwt.issuer !== null ? ['iss'] : []), ...(jwt.audience !== null ? ['aud'] : [])],

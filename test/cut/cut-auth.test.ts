@@ -67,6 +67,20 @@ t.test('HS256 secret', async (t) => {
     t.equal((await cutWith(service, `Bearer ${hsToken({ projects: ['proj-2', 'proj-9'] })}`, 'proj-9')).statusCode, 200, 'listed project')
   })
 
+  // Verified tokens are cached: what is cached must be the exact token, and never the access check.
+  t.test('a token accepted before does not vouch for an altered one, nor for another project', async (t) => {
+    const token = hsToken({ scope: 'live:cut', projects: ['proj-1'] })
+    t.equal((await cutWith(service, `Bearer ${token}`)).statusCode, 200)
+    t.equal((await cutWith(service, `Bearer ${token}`)).statusCode, 200, 'the same token again')
+    service.simulator.app.simulator.reset()
+    const [header, payload, signature] = token.split('.') as [string, string, string]
+    const flipped = `${signature.slice(0, -2)}${signature.at(-2) === 'A' ? 'B' : 'A'}${signature.at(-1) as string}`
+    assertUnauthenticated(t, await cutWith(service, `Bearer ${header}.${payload}.${flipped}`), service)
+    const widened = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), projects: '*' })).toString('base64url')
+    assertUnauthenticated(t, await cutWith(service, `Bearer ${header}.${widened}.${signature}`), service)
+    t.equal((await cutWith(service, `Bearer ${token}`, 'proj-2')).statusCode, 403, 'the cached token, for a project it does not grant')
+  })
+
   t.test('a 401 or 403 never reaches the platform', async (t) => {
     service.simulator.app.simulator.reset()
     await cutWith(service, `Bearer ${hsToken({ projects: ['proj-2'] })}`)
