@@ -42,6 +42,13 @@ export interface SqlDialect {
    * reads limited parts lazily, and without their limits sorts the whole union.
    */
   limitedParts: boolean
+  /**
+   * Up to this many projects in a claim, a page per project along its own index, merged; above
+   * it, one walk along the order (or the outcome's index) checking the project. PostgreSQL plans
+   * and starts each merged part on every query (~0.15 ms a part at 1 M entries, 26 ms for 50), where
+   * one walk over a claim of 8 projects costs about as much: measured in BENCHMARKS.md.
+   */
+  maxProjectWalks: number
 }
 
 export const SQLITE_DIALECT: SqlDialect = {
@@ -51,7 +58,8 @@ export const SQLITE_DIALECT: SqlDialect = {
   list: (values) => JSON.stringify(values),
   unindexed: (column) => `+${column}`,
   indexedBy: (index) => `INDEXED BY ${index}`,
-  limitedParts: false
+  limitedParts: false,
+  maxProjectWalks: 50
 }
 export const POSTGRES_DIALECT: SqlDialect = {
   param: (n) => `$${n}`,
@@ -60,7 +68,8 @@ export const POSTGRES_DIALECT: SqlDialect = {
   list: (values) => values,
   unindexed: (column) => column,
   indexedBy: () => '',
-  limitedParts: true
+  limitedParts: true,
+  maxProjectWalks: 8
 }
 
 export interface SqlQuery {
@@ -81,9 +90,6 @@ export interface AuditScope {
 
 export const MAX_PAGE_LIMIT = 10_000
 export const STREAM_PAGE_SIZE = 500
-/** Up to this many projects, one index-ordered subquery each; above it, one `IN` list. */
-const MAX_PROJECT_SUBQUERIES = 50
-
 function timeBound (name: 'since' | 'until', text: string | undefined): number | undefined {
   if (text === undefined) return undefined
   const ms = parseIsoTime(text)
@@ -208,7 +214,7 @@ function entrySelect (table: string, scope: AuditScope, projectCondition: Projec
   const conditions: string[] = []
   // A claim of many projects covers much of the trail: walking the order (or the outcome) and
   // checking the project is quicker than gathering all their records and sorting them.
-  const manyProjects = scope.projects !== '*' && scope.projects.length > MAX_PROJECT_SUBQUERIES
+  const manyProjects = scope.projects !== '*' && scope.projects.length > q.dialect.maxProjectWalks
   const driver = drivingFilter(scope, projectCondition !== null && !manyProjects)
   // Second columns of composite indexes stay indexable: the project after a video, the outcome after a project or an actor.
   const column = (name: string, filter: typeof driver): string => filter === driver ||
@@ -252,9 +258,9 @@ export function entryPageQuery (table: string, scope: AuditScope, before: number
   const { projects } = scope
   const claim = claimCondition(projects)
   // A video's or an actor's index serves a claim of several projects in one walk; else, up to
-  // MAX_PROJECT_SUBQUERIES projects, a page per project along its own index, merged: no sort
-  // over all rows of the claim.
-  const oneWalk = projects === '*' || projects.length === 1 || projects.length > MAX_PROJECT_SUBQUERIES ||
+  // the dialect's maxProjectWalks projects, a page per project along its own index, merged: no
+  // sort over all rows of the claim.
+  const oneWalk = projects === '*' || projects.length === 1 || projects.length > dialect.maxProjectWalks ||
     scope.videoId !== undefined || scope.actor !== undefined
   const walks: ProjectCondition[] = oneWalk ? [claim] : projects.map((id) => (b, column) => `${column} = ${b.param(id)}`)
   const merged = walks.length > 1 || scope.untilMs !== undefined
