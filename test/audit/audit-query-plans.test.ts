@@ -88,6 +88,7 @@ const FAMILY: Record<string, string> = {
   audit_records_by_video: 'video',
   audit_records_by_actor: 'actor',
   audit_records_by_actor_outcome: 'actor',
+  audit_records_by_actor_project: 'actor',
   audit_records_by_project: 'project',
   audit_records_by_project_outcome: 'project',
   audit_records_by_outcome: 'outcome'
@@ -98,14 +99,15 @@ const SELECTIVE = ['video', 'actor', 'project']
 
 /**
  * Given a selective filter (a video has a handful of cuts, an actor thousands, a project up to
- * millions), every index the page is read along serves one of the selective filters given
- * (PostgreSQL may AND two of them); never the outcome's (one of four values) nor the order's
- * alone. Given only an outcome, the outcome's.
+ * millions), every index the page is read along serves the most selective filter given, alone:
+ * never the outcome's (one of four values) nor the order's, and never ANDed with another filter's
+ * index (PostgreSQL's bitmap AND of an actor's and a project's reads every record of the project).
+ * Given only an outcome, the outcome's.
  */
 function readAlongSelective (used: readonly string[], parts: readonly Part[], projects: boolean): boolean {
-  const given = [...parts.filter((part) => SELECTIVE.includes(part)), ...(projects ? ['project'] : [])]
+  const driving = SELECTIVE.find((filter) => parts.includes(filter as Part) || (filter === 'project' && projects))
   const families = used.map(familyOf)
-  if (given.length > 0) return families.length > 0 && families.every((family) => given.includes(family))
+  if (driving !== undefined) return families.length > 0 && families.every((family) => family === driving)
   return parts.includes('outcome') ? families.includes('outcome') : families.length > 0
 }
 
