@@ -24,9 +24,11 @@ export interface SqlDialect {
   inList: (column: string, n: number) => string
   list: (values: readonly string[]) => unknown
   /**
-   * `column` in a condition no index may serve. SQLite's planner, on statistics gathered with
-   * `analysis_limit`, takes a four-valued outcome for as selective as a project (BENCHMARKS.md):
-   * there the page's index is chosen here. PostgreSQL's full statistics choose well.
+   * `column` (text) in a condition no index may serve, so the page walks its driving filter's
+   * index alone. SQLite's planner, on statistics gathered with `analysis_limit`, takes a
+   * four-valued outcome for as selective as a project (BENCHMARKS.md). PostgreSQL, given an actor
+   * and a project, ANDs both indexes: a bitmap over every record of the project. `c || ''` is
+   * `c`, NULL for NULL, and no index's expression.
    */
   unindexed: (column: string) => string
   /**
@@ -42,6 +44,13 @@ export interface SqlDialect {
    * reads limited parts lazily, and without their limits sorts the whole union.
    */
   limitedParts: boolean
+  /**
+   * Up to this many projects in a claim, a page per project along its own index, merged; above
+   * it, one walk along the order (or the outcome's index) checking the project. PostgreSQL plans
+   * and starts each merged part on every query (~0.15 ms a part at 1 M entries, 26 ms for 50), where
+   * one walk over a claim of 8 projects costs about as much: measured in BENCHMARKS.md.
+   */
+  maxProjectWalks: number
 }
 
 export const SQLITE_DIALECT: SqlDialect = {
@@ -51,16 +60,18 @@ export const SQLITE_DIALECT: SqlDialect = {
   list: (values) => JSON.stringify(values),
   unindexed: (column) => `+${column}`,
   indexedBy: (index) => `INDEXED BY ${index}`,
-  limitedParts: false
+  limitedParts: false,
+  maxProjectWalks: 50
 }
 export const POSTGRES_DIALECT: SqlDialect = {
   param: (n) => `$${n}`,
   bool: (value) => value,
   inList: (column, n) => `${column} = ANY($${n}::text[])`,
   list: (values) => values,
-  unindexed: (column) => column,
+  unindexed: (column) => `(${column} || '')`,
   indexedBy: () => '',
-  limitedParts: true
+  limitedParts: true,
+  maxProjectWalks: 8
 }
 
 export interface SqlQuery {
@@ -81,9 +92,6 @@ export interface AuditScope {
 
 export const MAX_PAGE_LIMIT = 10_000
 export const STREAM_PAGE_SIZE = 500
-/** Up to this many projects, one index-ordered subquery each; above it, one `IN` list. */
-const MAX_PROJECT_SUBQUERIES = 50
-
 function timeBound (name: 'since' | 'until', text: string | undefined): number | undefined {
   if (text === undefined) return undefined
   const ms = parseIsoTime(text)
@@ -165,12 +173,16 @@ function drivingFilter (scope: AuditScope, projects: boolean): 'video' | 'actor'
   return scope.outcome !== undefined ? 'outcome' : null
 }
 
-/** The index a page is read along: its driving filter's, with the outcome where a composite index has it. */
-function drivingIndex (driver: ReturnType<typeof drivingFilter>, scope: AuditScope): string {
+/**
+ * The index a page is read along: its driving filter's, with the project or the outcome where a
+ * composite index has it. `byProject`: the page's projects are checked in this walk (one, or a
+ * claim of up to the dialect's maxProjectWalks); an actor's records in them are then few.
+ */
+function drivingIndex (driver: ReturnType<typeof drivingFilter>, scope: AuditScope, byProject: boolean): string {
   const withOutcome = scope.outcome !== undefined ? '_outcome' : ''
   switch (driver) {
     case 'video': return 'audit_records_by_video'
-    case 'actor': return `audit_records_by_actor${withOutcome}`
+    case 'actor': return byProject ? 'audit_records_by_actor_project' : `audit_records_by_actor${withOutcome}`
     case 'project': return `audit_records_by_project${withOutcome}`
     case 'outcome': return 'audit_records_by_outcome'
     default: return 'audit_records_by_entry_seq'
@@ -208,11 +220,14 @@ function entrySelect (table: string, scope: AuditScope, projectCondition: Projec
   const conditions: string[] = []
   // A claim of many projects covers much of the trail: walking the order (or the outcome) and
   // checking the project is quicker than gathering all their records and sorting them.
-  const manyProjects = scope.projects !== '*' && scope.projects.length > MAX_PROJECT_SUBQUERIES
-  const driver = drivingFilter(scope, projectCondition !== null && !manyProjects)
-  // Second columns of composite indexes stay indexable: the project after a video, the outcome after a project or an actor.
+  const manyProjects = scope.projects !== '*' && scope.projects.length > q.dialect.maxProjectWalks
+  const byProject = projectCondition !== null && !manyProjects
+  const driver = drivingFilter(scope, byProject)
+  // Second columns of composite indexes stay indexable: the project after a video or an actor,
+  // the outcome after a project or an actor without one.
   const column = (name: string, filter: typeof driver): string => filter === driver ||
-    (filter === 'project' && driver === 'video') || (filter === 'outcome' && (driver === 'actor' || driver === 'project'))
+    (filter === 'project' && (driver === 'video' || (driver === 'actor' && byProject))) ||
+    (filter === 'outcome' && ((driver === 'actor' && !byProject) || driver === 'project'))
     ? `r.${name}`
     : q.dialect.unindexed(`r.${name}`)
   if (projectCondition !== null) conditions.push(projectCondition(q, column('project_id', 'project')))
@@ -239,7 +254,7 @@ function entrySelect (table: string, scope: AuditScope, projectCondition: Projec
   // looked up by its entry_seq.
   const from = source === 'late'
     ? `${companionTable(table, 'audit_late_entries')} l CROSS JOIN ${table} r ${q.dialect.indexedBy('audit_records_by_entry_seq')}`
-    : `${table} r ${q.dialect.indexedBy(drivingIndex(driver, scope))}`
+    : `${table} r ${q.dialect.indexedBy(drivingIndex(driver, scope, byProject))}`
   const select = `SELECT r.entry_seq AS entry_seq, r.body AS body, x.body AS resolution FROM ${from} ${resolutionJoin(table)}
     WHERE ${conditions.join(' AND ')}`
   return part && !q.dialect.limitedParts ? select : `${select} ORDER BY ${order} DESC LIMIT ${q.param(limit)}`
@@ -252,9 +267,9 @@ export function entryPageQuery (table: string, scope: AuditScope, before: number
   const { projects } = scope
   const claim = claimCondition(projects)
   // A video's or an actor's index serves a claim of several projects in one walk; else, up to
-  // MAX_PROJECT_SUBQUERIES projects, a page per project along its own index, merged: no sort
-  // over all rows of the claim.
-  const oneWalk = projects === '*' || projects.length === 1 || projects.length > MAX_PROJECT_SUBQUERIES ||
+  // the dialect's maxProjectWalks projects, a page per project along its own index, merged: no
+  // sort over all rows of the claim.
+  const oneWalk = projects === '*' || projects.length === 1 || projects.length > dialect.maxProjectWalks ||
     scope.videoId !== undefined || scope.actor !== undefined
   const walks: ProjectCondition[] = oneWalk ? [claim] : projects.map((id) => (b, column) => `${column} = ${b.param(id)}`)
   const merged = walks.length > 1 || scope.untilMs !== undefined

@@ -167,6 +167,10 @@ export function migrationsFor (schema: string): readonly string[] {
       FOR EACH STATEMENT EXECUTE FUNCTION ${s}.audit_records_reject_change();
     ANALYZE ${s}.audit_time_marks;
     ANALYZE ${s}.audit_late_entries;
+  `, `
+    -- An actor with a project (or a few), as in the SQLite store: not a walk of every record of
+    -- the actor, each fetched to check its project, nor a bitmap AND with all of the project's.
+    CREATE INDEX audit_records_by_actor_project ON ${s}.audit_records (actor_sub, project_id, entry_seq);
   `]
 }
 
