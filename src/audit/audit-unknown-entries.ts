@@ -35,12 +35,14 @@ export function unknownEntriesSelect (table: string): string {
     AND (r.final = TRUE OR NOT EXISTS (SELECT 1 FROM ${table} f WHERE f.entry_id = r.entry_id AND f.kind = 'entry' AND f.final = TRUE))`
 }
 
-/** The table built again from the trail as found (migration 6 and the seeders after a load). */
+/** The statements that build the table again from the trail as found. */
+export function rebuildUnknownEntriesStatements (table: string): string[] {
+  return [`DELETE FROM ${unknownEntriesTable(table)}`, `INSERT INTO ${unknownEntriesTable(table)} (${COLUMNS}) ${unknownEntriesSelect(table)}`]
+}
+
+/** Them as one script (migration 6 and the seeders after a load). */
 export function rebuildUnknownEntriesSql (table: string): string {
-  return `
-    DELETE FROM ${unknownEntriesTable(table)};
-    INSERT INTO ${unknownEntriesTable(table)} (${COLUMNS}) ${unknownEntriesSelect(table)};
-  `
+  return rebuildUnknownEntriesStatements(table).map((statement) => `${statement};\n`).join('')
 }
 
 export interface UnknownEntry { seq: number, entrySeq: number, projectId: string | null, actorSub: string | null, timeMs: number }

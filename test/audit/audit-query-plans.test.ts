@@ -1,5 +1,6 @@
 import t from 'tap'
 import type { AuditFilter } from '../../src/audit/audit-store.ts'
+import { unknownEntriesTable } from '../../src/audit/audit-unknown-entries.ts'
 import { entryPageQuery, POSTGRES_DIALECT, scopeOf, type SqlQuery, SQLITE_DIALECT } from '../../src/audit/audit-query.ts'
 import { type Backend, BACKENDS, setUpTrail, type TrailUnderTest } from '../helpers/audit-fixtures.ts'
 
@@ -141,7 +142,7 @@ for (const backend of BACKENDS) {
       await trail.store.close()
       await trail.open()
     } else {
-      await trail.raw.exec(`ANALYZE ${trail.raw.table}`)
+      await trail.raw.exec(`ANALYZE ${trail.raw.table}, ${unknownEntriesTable(trail.raw.table)}`)
     }
     const dialect = backend === 'sqlite' ? SQLITE_DIALECT : POSTGRES_DIALECT
     const claims: Array<[string, AuditFilter['projectIds']]> = [

@@ -1,6 +1,7 @@
 import type { Test } from 'tap'
 import type { AuditEntry } from '../../src/audit/audit-entry.ts'
 import { companionTable } from '../../src/audit/audit-time-marks.ts'
+import { rebuildUnknownEntriesStatements } from '../../src/audit/audit-unknown-entries.ts'
 import { type TrailVerifyResult, verifyTrail } from '../../src/audit/verification/trail-verification.ts'
 import { type Backend, intentOf, makeEntry, seedTrail, setUpTrail, TrailModel, type TrailUnderTest } from './audit-fixtures.ts'
 
@@ -29,17 +30,26 @@ export async function verifyInWorkers (trail: TrailUnderTest, chunkRecords?: num
 }
 
 /**
- * The time-range tables' guards off too, and (SQLite) their insert trigger on the records, as
- * PostgreSQL's DISABLE TRIGGER USER on the records leaves it: records put back leave them as they are.
+ * The time-range tables' guards off too, and (SQLite) the insert triggers on the records that
+ * keep the derived tables, as PostgreSQL's DISABLE TRIGGER USER on the records leaves them:
+ * records put back leave them as they are.
  */
 export async function unguardTimeIndex (trail: TrailUnderTest): Promise<void> {
   if (trail.backend === 'sqlite') {
-    for (const name of ['audit_records_time_marks', 'audit_time_marks_no_change', 'audit_time_marks_no_delete', 'audit_late_entries_no_change', 'audit_late_entries_no_delete']) {
+    for (const name of ['audit_records_time_marks', 'audit_records_unknown_entries', 'audit_time_marks_no_change', 'audit_time_marks_no_delete', 'audit_late_entries_no_change', 'audit_late_entries_no_delete']) {
       await trail.raw.exec(`DROP TRIGGER IF EXISTS ${name}`)
     }
     return
   }
   for (const name of ['audit_time_marks', 'audit_late_entries'] as const) await trail.raw.exec(`ALTER TABLE ${companionTable(trail.raw.table, name)} DISABLE TRIGGER USER`)
+}
+
+/**
+ * The entries that read unknown built again from the records as they now are: what a DBA who
+ * cut records off would do, so that a full verification sees only the cut.
+ */
+export async function realignUnknownEntries (trail: TrailUnderTest): Promise<void> {
+  for (const statement of rebuildUnknownEntriesStatements(trail.raw.table)) await trail.raw.exec(statement)
 }
 
 /** A trail of `records` records in a busy service's order, its guards off. */
