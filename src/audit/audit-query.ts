@@ -246,7 +246,7 @@ function entrySelect (table: string, scope: AuditScope, projectCondition: Projec
     conditions.push(`l.time_ms < ${q.param(scope.untilMs)}`)
   }
   if (before !== null) conditions.push(`${order} < ${q.param(before)}`)
-  if (scope.resolved !== undefined) conditions.push(`x.seq IS ${scope.resolved ? 'NOT ' : ''}NULL`)
+  if (scope.resolved !== undefined) conditions.push(`x.entry_id IS ${scope.resolved ? 'NOT ' : ''}NULL`)
   // The newest record of its entry: the final one, or the intent while no final exists (the unknown entries name it).
   if (unknown) conditions.push('r.seq = u.seq')
   else conditions.push(`r.kind = 'entry' AND (r.final = TRUE OR NOT EXISTS (SELECT 1 FROM ${table} f WHERE f.entry_id = r.entry_id AND f.kind = 'entry' AND f.final = TRUE))`)
