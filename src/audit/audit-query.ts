@@ -260,7 +260,7 @@ function entrySelect (table: string, scope: AuditScope, projectCondition: Projec
     : unknown
       ? `${unknownEntries} ${q.dialect.indexedBy(drivingIndex(driver, scope))} CROSS JOIN ${table} r`
       : `${table} r ${q.dialect.indexedBy(drivingIndex(driver, scope))}`
-  const select = `SELECT r.entry_seq AS entry_seq, r.body AS body, x.body AS resolution FROM ${from} ${resolutionJoin(table)}
+  const select = `SELECT ${s}.entry_seq AS entry_seq, r.body AS body, x.body AS resolution FROM ${from} ${resolutionJoin(table)}
     WHERE ${conditions.join(' AND ')}`
   return part && !q.dialect.limitedParts ? select : `${select} ORDER BY ${order} DESC LIMIT ${q.param(limit)}`
 }
