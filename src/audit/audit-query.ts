@@ -246,6 +246,7 @@ function entrySelect (table: string, scope: AuditScope, projectCondition: Projec
     conditions.push(`l.time_ms < ${q.param(scope.untilMs)}`)
   }
   if (before !== null) conditions.push(`${order} < ${q.param(before)}`)
+  // On the join's own column: PostgreSQL then plans an anti join (on x.seq it estimated one row and sorted every match).
   if (scope.resolved !== undefined) conditions.push(`x.entry_id IS ${scope.resolved ? 'NOT ' : ''}NULL`)
   // The newest record of its entry: the final one, or the intent while no final exists (the unknown entries name it).
   if (unknown) conditions.push('r.seq = u.seq')

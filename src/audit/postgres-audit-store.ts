@@ -174,11 +174,12 @@ export function migrationsFor (schema: string): readonly string[] {
     -- The entries that read unknown (audit-unknown-entries.ts), as in the SQLite store.
     CREATE TABLE ${s}.audit_unknown_entries (
       seq bigint PRIMARY KEY,
-      entry_seq bigint NOT NULL UNIQUE,
+      entry_seq bigint NOT NULL,
       project_id text,
       actor_sub text,
       time_ms bigint NOT NULL
     );
+    CREATE UNIQUE INDEX audit_unknown_by_entry_seq ON ${s}.audit_unknown_entries (entry_seq);
     CREATE INDEX audit_unknown_by_project ON ${s}.audit_unknown_entries (project_id, entry_seq);
     CREATE INDEX audit_unknown_by_actor ON ${s}.audit_unknown_entries (actor_sub, entry_seq);
     ${rebuildUnknownEntriesSql(`${s}.audit_records`)}

@@ -99,8 +99,7 @@ const FAMILY: Record<string, string> = {
   audit_records_by_outcome: 'outcome',
   audit_unknown_by_actor: 'actor',
   audit_unknown_by_project: 'project',
-  audit_unknown_by_entry_seq: 'outcome',
-  audit_unknown_entries_entry_seq_key: 'outcome'
+  audit_unknown_by_entry_seq: 'outcome'
 }
 const familyOf = (index: string): string => FAMILY[index] ?? 'none'
 

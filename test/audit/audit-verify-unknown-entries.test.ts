@@ -2,9 +2,7 @@ import t from 'tap'
 import type { AuditEntry } from '../../src/audit/audit-entry.ts'
 import { unknownEntriesTable } from '../../src/audit/audit-unknown-entries.ts'
 import { BACKENDS, intentOf, makeEntry, seedTrail, setUpTrail, TrailModel } from '../helpers/audit-fixtures.ts'
-import { AUDITOR, SIGNING_KEY } from '../helpers/checkpoints.ts'
-import { startService } from '../helpers/service.ts'
-import { verifyInWorkers } from '../helpers/verification.ts'
+import { checkTamperingOverHttp, checkTamperings, type Tampering, verifyInWorkers } from '../helpers/verification.ts'
 
 // A full verification checks the entries that read unknown (audit_unknown_entries) against what
 // the records imply: rewritten directly, as a DBA could, so that outcome=unknown pages would miss
@@ -30,12 +28,6 @@ function ops (): Array<[AuditEntry, boolean]> {
   }
   for (const entry of closing) result.push([entry, true])
   return result
-}
-
-interface Tampering {
-  name: string
-  /** Changes the table; returns the seq verification must name, the problem it must give, and how to undo it. */
-  apply: () => Promise<{ seq: number, problem: RegExp, undo: () => Promise<void> }>
 }
 
 interface Row { seq: number, entrySeq: number, projectId: string, actorSub: string, timeMs: number }
@@ -68,18 +60,19 @@ for (const backend of BACKENDS) {
       t.match(await verifyInWorkers(trail, 97), { ok: true, checked: records }, 'in chunks of 97 records, on parallel readers')
     })
 
-    const tamperings: Tampering[] = [
-      {
-        name: 'an open intent\'s row deleted',
-        apply: async () => {
-          await remove(openIntent.seq)
-          return {
-            seq: openIntent.seq,
-            problem: new RegExp(`^audit_unknown_entries lacks the row \\(seq ${openIntent.seq}\\) of the intent open at the head`),
-            undo: async () => { await insert(openIntent) }
-          }
+    const openRowDeleted: Tampering = {
+      name: 'an open intent\'s row deleted',
+      apply: async () => {
+        await remove(openIntent.seq)
+        return {
+          seq: openIntent.seq,
+          problem: new RegExp(`^audit_unknown_entries lacks the row \\(seq ${openIntent.seq}\\) of the intent open at the head`),
+          undo: async () => { await insert(openIntent) }
         }
-      },
+      }
+    }
+    const tamperings: Tampering[] = [
+      openRowDeleted,
       {
         name: 'the row of a final reading unknown deleted',
         apply: async () => {
@@ -132,27 +125,10 @@ for (const backend of BACKENDS) {
       }
     ]
 
-    for (const { name, apply } of tamperings) {
-      t.test(name, async (t) => {
-        const { seq, problem, undo } = await apply()
-        for (const chunkRecords of [undefined, 97]) {
-          const result = await verifyInWorkers(trail, chunkRecords)
-          t.match(result, { ok: false, firstBad: { seq, problem } }, `fails at record ${seq}${chunkRecords === undefined ? '' : ', in chunks of 97'}`)
-        }
-        await undo()
-        t.match(await verifyInWorkers(trail), { ok: true, checked: records }, 'verifies again once undone')
-      })
-    }
+    checkTamperings(t, trail, records, tamperings)
 
     t.test('through the HTTP route: a deleted row fails a full verification', async (t) => {
-      const { app } = await startService(t, { env: { AUDIT_STORE_URL: trail.url, AUDIT_SIGNING_KEY: SIGNING_KEY } })
-      const verify = async (mode: string): Promise<Record<string, unknown>> =>
-        (await app.inject({ url: `/v1/audit/verify?mode=${mode}`, headers: { authorization: `Bearer ${AUDITOR}` } })).json()
-      t.match(await verify('full'), { ok: true, checked: records })
-      await remove(openIntent.seq)
-      t.match(await verify('full'), { ok: false, firstBad: { seq: openIntent.seq, problem: /^audit_unknown_entries lacks the row/ } })
-      await insert(openIntent)
-      t.match(await verify('full'), { ok: true, checked: records }, 'verifies again once undone')
+      await checkTamperingOverHttp(t, trail, records, openRowDeleted)
     })
   })
 }
