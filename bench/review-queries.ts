@@ -5,12 +5,18 @@
  * own SQL (`entryPageQuery`), without HTTP.
  *
  *   node bench/review-queries.ts --url sqlite:/tmp/audit-1m.db [--queries 50] [--pages 5] [--json out.json]
+ *     [--outcome unknown] [--with outcome]
+ *
+ * `--outcome` fixes the outcome filter (else each query draws one of the four); `--with` measures
+ * only the combinations that include that filter.
  */
 import { DatabaseSync } from 'node:sqlite'
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
 import type { AuditFilter } from '../src/audit/audit-store.ts'
+import type { AuditOutcome } from '../src/audit/audit-entry.ts'
+import { AUDIT_OUTCOMES } from '../src/audit/audit-chain.ts'
 import { entryPageQuery, POSTGRES_DIALECT, scopeOf, type SqlDialect, type SqlQuery, SQLITE_DIALECT } from '../src/audit/audit-query.ts'
 import { DEFAULT_STATEMENT_TIMEOUT_MS } from '../src/audit/postgres-audit-store.ts'
 import { sqlitePathOf } from '../src/audit/sqlite-audit-store.ts'
@@ -84,7 +90,7 @@ type FilterPart = 'project' | 'video' | 'actor' | 'outcome' | 'time'
 const PARTS: readonly FilterPart[] = ['project', 'video', 'actor', 'outcome', 'time']
 
 /** Every combination of the filters (project alone, a caller's set of 5 or of 60 projects), each drawn anew per query. */
-export function reviewKinds (entries: number): Array<{ kind: string, filter: () => AuditFilter }> {
+export function reviewKinds (entries: number, outcome?: AuditOutcome): Array<{ kind: string, filter: () => AuditFilter }> {
   const pick = randomPicker()
   const kinds: Array<{ kind: string, filter: () => AuditFilter }> = []
   const claims: Array<[string, () => AuditFilter['projectIds']]> = [
@@ -104,7 +110,7 @@ export function reviewKinds (entries: number): Array<{ kind: string, filter: () 
           if (parts.includes('project')) filter.projectId = projectName(pick(SEED_PROJECTS))
           if (parts.includes('video')) filter.videoId = videoName(pick(SEED_VIDEOS))
           if (parts.includes('actor')) filter.actor = subjectName(pick(SEED_SUBJECTS))
-          if (parts.includes('outcome')) filter.outcome = (['failed', 'unknown', 'rejected', 'succeeded'] as const)[pick(4)]
+          if (parts.includes('outcome')) filter.outcome = outcome ?? (['failed', 'unknown', 'rejected', 'succeeded'] as const)[pick(4)]
           if (parts.includes('time')) {
             // A window of a tenth of the history, anywhere in it.
             const span = entries / 10 * 1000
@@ -120,11 +126,15 @@ export function reviewKinds (entries: number): Array<{ kind: string, filter: () 
   return kinds
 }
 
-export async function measureReviewQueries (url: string, entries: number, queries: number, pages: number, log: (line: string) => void = () => {}): Promise<ReviewQueryResult[]> {
+/** Which outcome the outcome filter takes (else one of four per query), and which combinations are measured (else all). */
+export interface ReviewQueryChoice { outcome?: AuditOutcome, withPart?: FilterPart }
+
+export async function measureReviewQueries (url: string, entries: number, queries: number, pages: number, log: (line: string) => void = () => {}, choice: ReviewQueryChoice = {}): Promise<ReviewQueryResult[]> {
   const { db, table } = await connect(url)
   try {
     const results: ReviewQueryResult[] = []
-    for (const { kind, filter } of reviewKinds(entries)) {
+    const kinds = reviewKinds(entries, choice.outcome).filter(({ kind }) => choice.withPart === undefined || kind.split(' + ').includes(choice.withPart))
+    for (const { kind, filter } of kinds) {
       const first: number[] = []
       const next: number[] = []
       let items = 0
@@ -170,13 +180,17 @@ if (import.meta.main) {
       entries: { type: 'string', default: '1000000' },
       queries: { type: 'string', default: '50' },
       pages: { type: 'string', default: '5' },
-      json: { type: 'string' }
+      json: { type: 'string' },
+      outcome: { type: 'string' },
+      with: { type: 'string' }
     }
   })
-  if (values.url === undefined) {
-    console.error('usage: node bench/review-queries.ts --url sqlite:<file>|postgres://…?schema=<name> [--entries N] [--queries 50] [--pages 5] [--json file]')
+  const outcome = values.outcome as AuditOutcome | undefined
+  const withPart = values.with as FilterPart | undefined
+  if (values.url === undefined || (outcome !== undefined && !AUDIT_OUTCOMES.includes(outcome)) || (withPart !== undefined && !PARTS.includes(withPart))) {
+    console.error(`usage: node bench/review-queries.ts --url sqlite:<file>|postgres://…?schema=<name> [--entries N] [--queries 50] [--pages 5] [--json file] [--outcome ${AUDIT_OUTCOMES.join('|')}] [--with ${PARTS.join('|')}]`)
     process.exit(2)
   }
-  const results = await measureReviewQueries(values.url, Number(values.entries), Number(values.queries), Number(values.pages), console.log)
+  const results = await measureReviewQueries(values.url, Number(values.entries), Number(values.queries), Number(values.pages), console.log, { outcome, withPart })
   if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(results, null, 2))
 }

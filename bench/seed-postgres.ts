@@ -10,6 +10,7 @@ import { from as copyFrom } from 'pg-copy-streams'
 import type { AuditRecordRow } from '../src/audit/audit-chain.ts'
 import { migrationsFor } from '../src/audit/postgres-audit-store.ts'
 import { companionTable, rebuildTimeMarksSql } from '../src/audit/audit-time-marks.ts'
+import { rebuildUnknownEntriesSql, unknownEntriesTable } from '../src/audit/audit-unknown-entries.ts'
 import { type SeedTrail, TABLE, take } from './seed-trail.ts'
 
 const COLUMNS = ['seq', 'entry_id', 'kind', 'final', 'entry_seq', 'project_id', 'video_id', 'actor_sub', 'outcome', 'time_ms', 'body', 'prev_hash', 'hash'] as const
@@ -127,9 +128,10 @@ export async function openPostgresSeedTrail (url: string): Promise<SeedTrail> {
         // Statistics first: a trail with every index and its triggers on is taken for finished.
         await client.query(`ANALYZE ${table}`)
         for (const index of absent) await client.query(index.definition)
-        // The time-range tables are filled by an insert trigger, disabled while loading: built
-        // from the records in one pass, as the migration that made them does, in the transaction
-        // that enables the triggers again (so a resumed seeder never builds them twice).
+        // The derived tables are filled by insert triggers, disabled while loading: built from the
+        // records in one pass each, as the migrations that made them do, in the transaction that
+        // enables the triggers again (so a resumed seeder never builds the time-range tables
+        // twice; the entries that read unknown are built anew).
         let rebuilt = false
         if (disabled > 0) {
           await client.query('BEGIN')
@@ -138,10 +140,12 @@ export async function openPostgresSeedTrail (url: string): Promise<SeedTrail> {
             await client.query(rebuildTimeMarksSql(table))
             rebuilt = true
           }
+          await client.query(rebuildUnknownEntriesSql(table))
+          await client.query(`ANALYZE ${unknownEntriesTable(table)}`)
           await client.query(`ALTER TABLE ${table} ENABLE TRIGGER USER`)
           await client.query('COMMIT')
         }
-        return [...absent.map((index) => index.name), ...(rebuilt ? ['time-range tables'] : []), ...(disabled > 0 ? ['triggers enabled'] : [])]
+        return [...absent.map((index) => index.name), ...(rebuilt ? ['time-range tables'] : []), ...(disabled > 0 ? ['unknown entries', 'triggers enabled'] : [])]
       },
       close: async () => { await client.end() }
     }

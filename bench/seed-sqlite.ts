@@ -8,6 +8,7 @@ import { DatabaseSync } from 'node:sqlite'
 import type { AuditRecordRow } from '../src/audit/audit-chain.ts'
 import { insertRecordQuery, SQLITE_DIALECT } from '../src/audit/audit-query.ts'
 import { companionTable, rebuildTimeMarksSql } from '../src/audit/audit-time-marks.ts'
+import { rebuildUnknownEntriesSql } from '../src/audit/audit-unknown-entries.ts'
 import { MIGRATIONS } from '../src/audit/sqlite-audit-store.ts'
 import { type SeedTrail, TABLE, take } from './seed-trail.ts'
 
@@ -79,22 +80,31 @@ export function openSqliteSeedTrail (path: string): SeedTrail {
     },
     finish: async () => {
       const created: string[] = []
-      // The time-range tables are filled by an insert trigger, absent while loading: built here
-      // from the records in one pass, as the migration that made them does (once: a resumed
-      // seeder that finds them filled leaves them).
       const loaded = missing().some((object) => object.type === 'trigger')
+      // Indexes first, each in a transaction of its own: a killed seeder keeps what it built.
+      const build = (type: SchemaObject['type']): void => {
+        for (const object of missing().filter((o) => o.type === type)) {
+          db.exec(object.sql)
+          created.push(object.name)
+        }
+      }
+      build('index')
+      // The derived tables are filled by insert triggers, absent while loading: built here from
+      // the records in one pass each, as the migrations that made them do, before the triggers
+      // (a resumed seeder that finds the time-range tables filled leaves them; the entries that
+      // read unknown are built anew, along the unique index just built).
       const filled = (['audit_time_marks', 'audit_late_entries'] as const).some((name) => db.prepare(`SELECT 1 FROM ${companionTable(TABLE, name)} LIMIT 1`).get() !== undefined)
-      if (loaded && !filled) {
+      if (loaded) {
         db.exec('BEGIN')
-        db.exec(rebuildTimeMarksSql(TABLE))
+        if (!filled) {
+          db.exec(rebuildTimeMarksSql(TABLE))
+          created.push('time-range tables')
+        }
+        db.exec(rebuildUnknownEntriesSql(TABLE))
         db.exec('COMMIT')
-        created.push('time-range tables')
+        created.push('unknown entries')
       }
-      // Indexes before triggers (objectsOf's order), each in a transaction of its own: a killed seeder keeps what it built.
-      for (const object of missing()) {
-        db.exec(object.sql)
-        created.push(object.name)
-      }
+      build('trigger')
       db.exec('PRAGMA journal_mode = WAL')
       return created
     },

@@ -4,6 +4,7 @@ import type { AuditEntry, AuditOutcome, AuditResolution } from './audit-entry.ts
 import type { AuditStore, VerifyResult } from './audit-store.ts'
 import type { Checkpoint } from './audit-checkpoint.ts'
 import type { TimeIndex } from './audit-time-marks.ts'
+import type { UnknownEntry } from './audit-unknown-entries.ts'
 import { AuditDuplicateRecordError, AuditInvalidEntryError, AuditRecordMismatchError } from './audit-errors.ts'
 import { knownEntryCanonical } from './canonical-entry.ts'
 
@@ -103,6 +104,8 @@ export interface ChainSnapshot {
   spanningEntries (seq: number): Promise<SpanningEntries>
   /** The time marks and late entries as stored (audit-time-marks.ts), read as they are consumed. */
   timeIndex (): TimeIndex
+  /** The entries that read unknown as stored (audit-unknown-entries.ts), in seq order, read as they are consumed. */
+  unknownEntries (): AsyncIterable<UnknownEntry>
   close (): Promise<void>
 }
 

@@ -2,6 +2,7 @@ import type { AuditEntry, AuditResolution } from './audit-entry.ts'
 import type { AuditFilter, AuditPage } from './audit-store.ts'
 import { AUDIT_OUTCOMES, type AuditRecordRow, type BatchContext, parseIsoTime, planResolution, type PreparedResolution } from './audit-chain.ts'
 import { bucketOf, companionTable, untilBucket } from './audit-time-marks.ts'
+import { unknownEntriesTable } from './audit-unknown-entries.ts'
 import { AuditEntryNotFoundError, AuditEntryResolvedError, AuditInvalidCursorError, AuditInvalidFilterError, AuditOutcomeKnownError } from './audit-errors.ts'
 
 /**
@@ -174,11 +175,21 @@ function drivingFilter (scope: AuditScope, projects: boolean): 'video' | 'actor'
 }
 
 /**
+ * Whether a page is read from the entries that read unknown (audit-unknown-entries.ts) instead of
+ * the records' indexes, which hold every closed intent as `unknown` too. A video's records, a
+ * handful, are read as they are.
+ */
+function readsUnknown (driver: ReturnType<typeof drivingFilter>, scope: AuditScope): boolean {
+  return scope.outcome === 'unknown' && driver !== 'video'
+}
+
+/**
  * The index a page is read along: its driving filter's, with the project or the outcome where a
  * composite index has it. `byProject`: the page's projects are checked in this walk (one, or a
  * claim of up to the dialect's maxProjectWalks); an actor's records in them are then few.
  */
 function drivingIndex (driver: ReturnType<typeof drivingFilter>, scope: AuditScope, byProject: boolean): string {
+  if (readsUnknown(driver, scope)) return driver === 'actor' || driver === 'project' ? `audit_unknown_by_${driver}` : 'audit_unknown_by_entry_seq'
   const withOutcome = scope.outcome !== undefined ? '_outcome' : ''
   switch (driver) {
     case 'video': return 'audit_records_by_video'
@@ -223,39 +234,49 @@ function entrySelect (table: string, scope: AuditScope, projectCondition: Projec
   const manyProjects = scope.projects !== '*' && scope.projects.length > q.dialect.maxProjectWalks
   const byProject = projectCondition !== null && !manyProjects
   const driver = drivingFilter(scope, byProject)
-  // Second columns of composite indexes stay indexable: the project after a video or an actor,
-  // the outcome after a project or an actor without one.
-  const column = (name: string, filter: typeof driver): string => filter === driver ||
+  // The rows filtered: `u`, the entries that read unknown, joined to their records `r`; else the records.
+  const unknown = readsUnknown(driver, scope)
+  const s = unknown ? 'u' : 'r'
+  // Second columns of the records' composite indexes stay indexable: the project after a video or
+  // an actor, the outcome after a project or an actor without one. The unknown entries' indexes have none.
+  const column = (name: string, filter: typeof driver): string => filter === driver || (!unknown && (
     (filter === 'project' && (driver === 'video' || (driver === 'actor' && byProject))) ||
-    (filter === 'outcome' && ((driver === 'actor' && !byProject) || driver === 'project'))
-    ? `r.${name}`
-    : q.dialect.unindexed(`r.${name}`)
+    (filter === 'outcome' && ((driver === 'actor' && !byProject) || driver === 'project'))))
+    ? `${s}.${name}`
+    : q.dialect.unindexed(`${s}.${name}`)
   if (projectCondition !== null) conditions.push(projectCondition(q, column('project_id', 'project')))
   if (scope.videoId !== undefined) conditions.push(`${column('video_id', 'video')} = ${q.param(scope.videoId)}`)
   if (scope.actor !== undefined) conditions.push(`${column('actor_sub', 'actor')} = ${q.param(scope.actor)}`)
-  if (scope.outcome !== undefined) conditions.push(`${column('outcome', 'outcome')} = ${q.param(scope.outcome)}`)
-  if (scope.sinceMs !== undefined) conditions.push(`r.time_ms >= ${q.param(scope.sinceMs)}`)
-  if (scope.untilMs !== undefined) conditions.push(`r.time_ms < ${q.param(scope.untilMs)}`)
-  const order = source === 'late' ? 'l.entry_seq' : 'r.entry_seq'
+  if (scope.outcome !== undefined && !unknown) conditions.push(`${column('outcome', 'outcome')} = ${q.param(scope.outcome)}`)
+  if (scope.sinceMs !== undefined) conditions.push(`${s}.time_ms >= ${q.param(scope.sinceMs)}`)
+  if (scope.untilMs !== undefined) conditions.push(`${s}.time_ms < ${q.param(scope.untilMs)}`)
+  const order = source === 'late' ? 'l.entry_seq' : `${s}.entry_seq`
   if (source === 'window') {
-    if (scope.sinceMs !== undefined) conditions.push(`r.entry_seq >= coalesce(${markSeq(table, '<=', bucketOf(scope.sinceMs), q)}, 0)`)
-    if (scope.untilMs !== undefined) conditions.push(`r.entry_seq < coalesce(${markSeq(table, '>=', untilBucket(scope.untilMs), q)}, ${Number.MAX_SAFE_INTEGER})`)
+    if (scope.sinceMs !== undefined) conditions.push(`${s}.entry_seq >= coalesce(${markSeq(table, '<=', bucketOf(scope.sinceMs), q)}, 0)`)
+    if (scope.untilMs !== undefined) conditions.push(`${s}.entry_seq < coalesce(${markSeq(table, '>=', untilBucket(scope.untilMs), q)}, ${Number.MAX_SAFE_INTEGER})`)
   } else {
     if (scope.untilMs === undefined) throw new TypeError('late entries are read for a range with an end only')
-    conditions.push(`r.entry_seq = l.entry_seq AND l.entry_seq >= ${markSeq(table, '>=', untilBucket(scope.untilMs), q)}`)
+    conditions.push(`${s}.entry_seq = l.entry_seq AND l.entry_seq >= ${markSeq(table, '>=', untilBucket(scope.untilMs), q)}`)
     if (scope.sinceMs !== undefined) conditions.push(`l.time_ms >= ${q.param(scope.sinceMs)}`)
     conditions.push(`l.time_ms < ${q.param(scope.untilMs)}`)
   }
   if (before !== null) conditions.push(`${order} < ${q.param(before)}`)
-  if (scope.resolved !== undefined) conditions.push(`x.seq IS ${scope.resolved ? 'NOT ' : ''}NULL`)
-  // The newest record of its entry: the final one, or the intent while no final exists.
-  conditions.push(`r.kind = 'entry' AND (r.final = TRUE OR NOT EXISTS (SELECT 1 FROM ${table} f WHERE f.entry_id = r.entry_id AND f.kind = 'entry' AND f.final = TRUE))`)
+  // On the join's own column: PostgreSQL then plans an anti join (on x.seq it estimated one row and sorted every match).
+  if (scope.resolved !== undefined) conditions.push(`x.entry_id IS ${scope.resolved ? 'NOT ' : ''}NULL`)
+  // The newest record of its entry: the final one, or the intent while no final exists (the unknown entries name it).
+  if (unknown) conditions.push('r.seq = u.seq')
+  else conditions.push(`r.kind = 'entry' AND (r.final = TRUE OR NOT EXISTS (SELECT 1 FROM ${table} f WHERE f.entry_id = r.entry_id AND f.kind = 'entry' AND f.final = TRUE))`)
   // The late ones are few: read from their table first (SQLite keeps a CROSS JOIN's order), each
   // looked up by its entry_seq.
+  const unknownEntries = `${unknownEntriesTable(table)} u`
   const from = source === 'late'
-    ? `${companionTable(table, 'audit_late_entries')} l CROSS JOIN ${table} r ${q.dialect.indexedBy('audit_records_by_entry_seq')}`
-    : `${table} r ${q.dialect.indexedBy(drivingIndex(driver, scope, byProject))}`
-  const select = `SELECT r.entry_seq AS entry_seq, r.body AS body, x.body AS resolution FROM ${from} ${resolutionJoin(table)}
+    ? unknown
+      ? `${companionTable(table, 'audit_late_entries')} l CROSS JOIN ${unknownEntries} ${q.dialect.indexedBy('audit_unknown_by_entry_seq')} CROSS JOIN ${table} r`
+      : `${companionTable(table, 'audit_late_entries')} l CROSS JOIN ${table} r ${q.dialect.indexedBy('audit_records_by_entry_seq')}`
+    : unknown
+      ? `${unknownEntries} ${q.dialect.indexedBy(drivingIndex(driver, scope, byProject))} CROSS JOIN ${table} r`
+      : `${table} r ${q.dialect.indexedBy(drivingIndex(driver, scope, byProject))}`
+  const select = `SELECT ${s}.entry_seq AS entry_seq, r.body AS body, x.body AS resolution FROM ${from} ${resolutionJoin(table)}
     WHERE ${conditions.join(' AND ')}`
   return part && !q.dialect.limitedParts ? select : `${select} ORDER BY ${order} DESC LIMIT ${q.param(limit)}`
 }

@@ -23,7 +23,7 @@ export const TIME_BUCKET_MS = 10_000
 export const LATE_MS = 10_000
 
 /** A companion table of the records table, in the same schema. */
-export function companionTable (table: string, name: 'audit_time_marks' | 'audit_late_entries'): string {
+export function companionTable (table: string, name: 'audit_time_marks' | 'audit_late_entries' | 'audit_unknown_entries'): string {
   if (!table.endsWith('audit_records')) throw new TypeError(`${table} is not an audit_records table`)
   return `${table.slice(0, -'audit_records'.length)}${name}`
 }

@@ -14,6 +14,7 @@ import { DEFAULT_APPEND_DEADLINE_MS, GroupCommit } from './group-commit.ts'
 import { WriteHealth } from './write-health.ts'
 import { bucketSql, LATE_MS, rebuildTimeMarksSql, TIME_BUCKET_MS, timeIndexFromRows, timeIndexQueries } from './audit-time-marks.ts'
 import type { Checkpoint } from './audit-checkpoint.ts'
+import { NEW_ROW, rebuildUnknownEntriesSql, TRACKED_RECORD, unknownEntriesFromRows, unknownEntriesQuery } from './audit-unknown-entries.ts'
 import { allCheckpointsQuery, checkpointFromRow, headToSign, headToSignQuery, insertCheckpointQuery, readCheckpointPage } from './checkpoint-query.ts'
 
 /*
@@ -34,6 +35,8 @@ import { allCheckpointsQuery, checkpointFromRow, headToSign, headToSignQuery, in
  *   GRANT SELECT ON audit.audit_schema_migrations TO livecut_service;
  *   GRANT SELECT, INSERT ON audit.audit_records, audit.audit_checkpoints, audit.audit_time_marks, audit.audit_late_entries TO livecut_service;
  *   REVOKE UPDATE, DELETE, TRUNCATE ON audit.audit_records, audit.audit_checkpoints, audit.audit_time_marks, audit.audit_late_entries FROM livecut_service;
+ *   -- a derived index the records' insert trigger keeps (rows leave it); full verification checks it:
+ *   GRANT SELECT, INSERT, DELETE ON audit.audit_unknown_entries TO livecut_service;
  *
  * Start-up skips every DDL statement when the schema is already at the current version, so the
  * service starts with only these grants; `checkWritable` reports a missing INSERT privilege.
@@ -171,6 +174,32 @@ export function migrationsFor (schema: string): readonly string[] {
     -- An actor with a project (or a few), as in the SQLite store: not a walk of every record of
     -- the actor, each fetched to check its project, nor a bitmap AND with all of the project's.
     CREATE INDEX audit_records_by_actor_project ON ${s}.audit_records (actor_sub, project_id, entry_seq);
+  `, `
+    -- The entries that read unknown (audit-unknown-entries.ts), as in the SQLite store.
+    CREATE TABLE ${s}.audit_unknown_entries (
+      seq bigint PRIMARY KEY,
+      entry_seq bigint NOT NULL,
+      project_id text,
+      actor_sub text,
+      time_ms bigint NOT NULL
+    );
+    CREATE UNIQUE INDEX audit_unknown_by_entry_seq ON ${s}.audit_unknown_entries (entry_seq);
+    CREATE INDEX audit_unknown_by_project ON ${s}.audit_unknown_entries (project_id, entry_seq);
+    CREATE INDEX audit_unknown_by_actor ON ${s}.audit_unknown_entries (actor_sub, entry_seq);
+    ${rebuildUnknownEntriesSql(`${s}.audit_records`)}
+    CREATE FUNCTION ${s}.audit_records_track_unknown() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.seq <> NEW.entry_seq THEN
+          DELETE FROM ${s}.audit_unknown_entries WHERE entry_seq = NEW.entry_seq;
+        END IF;
+        IF NEW.outcome = 'unknown' THEN
+          INSERT INTO ${s}.audit_unknown_entries VALUES (${NEW_ROW});
+        END IF;
+        RETURN NULL;
+      END $$;
+    CREATE TRIGGER audit_records_unknown_entries AFTER INSERT ON ${s}.audit_records
+      FOR EACH ROW WHEN (${TRACKED_RECORD}) EXECUTE FUNCTION ${s}.audit_records_track_unknown();
+    ANALYZE ${s}.audit_unknown_entries;
   `]
 }
 
@@ -436,6 +465,7 @@ export class PostgresAuditStore implements ChainedAuditStore {
           const { marks, late } = timeIndexQueries(table)
           return timeIndexFromRows(cursorRows(client, 'audit_time_marks_rows', marks), cursorRows(client, 'audit_late_entries_rows', late))
         },
+        unknownEntries: () => unknownEntriesFromRows(cursorRows(client, 'audit_unknown_entries_rows', unknownEntriesQuery(table))),
         close: async () => {
           if (broken === undefined) await client.query('ROLLBACK').catch((error: Error) => { broken = error })
           release()

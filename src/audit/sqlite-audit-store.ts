@@ -19,6 +19,7 @@ import { FileSync } from './file-sync.ts'
 import { DEFAULT_APPEND_DEADLINE_MS, GroupCommit } from './group-commit.ts'
 import { bucketSql, LATE_MS, rebuildTimeMarksSql, TIME_BUCKET_MS, timeIndexFromRows, timeIndexQueries } from './audit-time-marks.ts'
 import { WriteHealth } from './write-health.ts'
+import { NEW_ROW, rebuildUnknownEntriesSql, TRACKED_RECORD, unknownEntriesFromRows, unknownEntriesQuery } from './audit-unknown-entries.ts'
 
 const TABLE = 'audit_records'
 const CHECKPOINTS = 'audit_checkpoints'
@@ -44,6 +45,7 @@ const STATEMENT_CACHE_SIZE = 128
  * Version 3: `audit_checkpoints`, the signed checkpoints (one per seq at most), append-only too.
  *
  * Version 4: composite indexes of project or actor with outcome. Version 5: the time marks.
+ * Version 6: the index of actor and project. Version 7: the entries that read unknown.
  */
 export const MIGRATIONS: readonly string[] = [`
   CREATE TABLE audit_records (
@@ -129,6 +131,27 @@ export const MIGRATIONS: readonly string[] = [`
 // not along all of the actor's, each looked up to check its project (BENCHMARKS.md).
 `
   CREATE INDEX audit_records_by_actor_project ON audit_records (actor_sub, project_id, entry_seq);
+`,
+// The entries that read unknown (audit-unknown-entries.ts), built from the trail as found, then
+// kept by a trigger on the entry records that may change them: intents and finals after them.
+`
+  CREATE TABLE audit_unknown_entries (
+    seq INTEGER PRIMARY KEY,
+    entry_seq INTEGER NOT NULL,
+    project_id TEXT,
+    actor_sub TEXT,
+    time_ms INTEGER NOT NULL
+  ) STRICT;
+  CREATE UNIQUE INDEX audit_unknown_by_entry_seq ON audit_unknown_entries (entry_seq);
+  CREATE INDEX audit_unknown_by_project ON audit_unknown_entries (project_id, entry_seq);
+  CREATE INDEX audit_unknown_by_actor ON audit_unknown_entries (actor_sub, entry_seq);
+  ${rebuildUnknownEntriesSql(TABLE)}
+  CREATE TRIGGER audit_records_unknown_entries AFTER INSERT ON audit_records
+    WHEN ${TRACKED_RECORD}
+    BEGIN
+      DELETE FROM audit_unknown_entries WHERE entry_seq = NEW.entry_seq AND NEW.seq <> NEW.entry_seq;
+      INSERT INTO audit_unknown_entries SELECT ${NEW_ROW} WHERE NEW.outcome = 'unknown';
+    END;
 `]
 
 export interface SqliteAuditStoreOptions {
@@ -404,6 +427,7 @@ export class SqliteAuditStore implements ChainedAuditStore {
         const { marks, late } = timeIndexQueries(TABLE)
         return timeIndexFromRows(db.prepare(marks).iterate(), db.prepare(late).iterate())
       },
+      unknownEntries: () => unknownEntriesFromRows(db.prepare(unknownEntriesQuery(TABLE)).iterate()),
       close: async () => { if (own && db.isOpen) db.close() }
     }
   }

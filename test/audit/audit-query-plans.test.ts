@@ -1,5 +1,6 @@
 import t from 'tap'
 import type { AuditFilter } from '../../src/audit/audit-store.ts'
+import { unknownEntriesTable } from '../../src/audit/audit-unknown-entries.ts'
 import { entryPageQuery, POSTGRES_DIALECT, scopeOf, type SqlQuery, SQLITE_DIALECT } from '../../src/audit/audit-query.ts'
 import { type Backend, BACKENDS, setUpTrail, type TrailUnderTest } from '../helpers/audit-fixtures.ts'
 
@@ -32,22 +33,27 @@ function generateSql (table: string, backend: Backend): string {
     : `${into} SELECT ${columns} FROM generate_series(1::bigint, ${RECORDS}) AS n`
 }
 
-/** How the plan reads `audit_records` (alias r): each access's index and the index's conditions. */
+/**
+ * How the plan reads a table (alias `r`, the records; `u`, the entries that read unknown): each
+ * access's index and the index's conditions. A lookup by the primary key is 'primary key'.
+ */
 interface Access { index: string, condition: string }
+const PRIMARY_KEY = 'primary key'
 
-async function accessesOf (trail: TrailUnderTest, query: SqlQuery): Promise<Access[]> {
+async function accessesOf (trail: TrailUnderTest, query: SqlQuery, alias = 'r'): Promise<Access[]> {
   if (trail.backend === 'sqlite') {
     const rows = await trail.raw.query(`EXPLAIN QUERY PLAN ${query.text}`, query.values)
     return rows.map((row) => String(row.detail)).flatMap((detail) => {
-      if (!/^(SCAN|SEARCH) r\b/.test(detail)) return []
-      return [{ index: /INDEX (\w+)/.exec(detail)?.[1] ?? 'table scan', condition: /\((.*)\)/.exec(detail)?.[1] ?? '' }]
+      if (!new RegExp(`^(SCAN|SEARCH) ${alias}\\b`).test(detail)) return []
+      const index = /INTEGER PRIMARY KEY/.test(detail) ? PRIMARY_KEY : /INDEX (\w+)/.exec(detail)?.[1] ?? 'table scan'
+      return [{ index, condition: /\((.*)\)/.exec(detail)?.[1] ?? '' }]
     })
   }
   const [row] = await trail.raw.query(`EXPLAIN (FORMAT JSON) ${query.text}`, query.values)
   const found: Access[] = []
   type PlanNode = Record<string, unknown> & { Plans?: PlanNode[] }
   const accessOf = (node: PlanNode): Access => ({
-    index: typeof node['Index Name'] === 'string' ? node['Index Name'] : String(node['Node Type']),
+    index: typeof node['Index Name'] === 'string' ? node['Index Name'].replace(/^audit_(records|unknown_entries)_pkey$/, PRIMARY_KEY) : String(node['Node Type']),
     condition: typeof node['Index Cond'] === 'string' ? node['Index Cond'] : ''
   })
   // A bitmap heap scan of r names its index in the bitmap index scans below it.
@@ -56,7 +62,7 @@ async function accessesOf (trail: TrailUnderTest, query: SqlQuery): Promise<Acce
     ...(node.Plans ?? []).filter((child) => child['Parent Relationship'] !== 'SubPlan').flatMap(indexesBelow)
   ]
   const visit = (node: PlanNode): void => {
-    if (node.Alias === 'r') {
+    if (node.Alias === alias) {
       found.push(...(node['Node Type'] === 'Bitmap Heap Scan' ? indexesBelow(node) : [accessOf(node)]))
       return
     }
@@ -91,7 +97,10 @@ const FAMILY: Record<string, string> = {
   audit_records_by_actor_project: 'actor',
   audit_records_by_project: 'project',
   audit_records_by_project_outcome: 'project',
-  audit_records_by_outcome: 'outcome'
+  audit_records_by_outcome: 'outcome',
+  audit_unknown_by_actor: 'actor',
+  audit_unknown_by_project: 'project',
+  audit_unknown_by_entry_seq: 'outcome'
 }
 const familyOf = (index: string): string => FAMILY[index] ?? 'none'
 
@@ -113,12 +122,12 @@ function readAlongSelective (used: readonly string[], parts: readonly Part[], pr
   return families.length > 0 && families.every((family) => family === driving)
 }
 
-function filterOf (parts: readonly Part[], projectIds: AuditFilter['projectIds']): AuditFilter {
+function filterOf (parts: readonly Part[], projectIds: AuditFilter['projectIds'], outcome: AuditFilter['outcome']): AuditFilter {
   const filter: AuditFilter = { projectIds }
   if (parts.includes('project')) filter.projectId = 'p-7'
   if (parts.includes('video')) filter.videoId = 'vid-42'
   if (parts.includes('actor')) filter.actor = 'user-42'
-  if (parts.includes('outcome')) filter.outcome = 'failed'
+  if (parts.includes('outcome')) filter.outcome = outcome
   if (parts.includes('time')) {
     filter.since = new Date(BASE_TIME + RECORDS * 400).toISOString()
     filter.until = new Date(BASE_TIME + RECORDS * 500).toISOString()
@@ -136,7 +145,7 @@ for (const backend of BACKENDS) {
       await trail.store.close()
       await trail.open()
     } else {
-      await trail.raw.exec(`ANALYZE ${trail.raw.table}`)
+      await trail.raw.exec(`ANALYZE ${trail.raw.table}, ${unknownEntriesTable(trail.raw.table)}`)
     }
     const dialect = backend === 'sqlite' ? SQLITE_DIALECT : POSTGRES_DIALECT
     const claims: Array<[string, AuditFilter['projectIds']]> = [
@@ -150,17 +159,26 @@ for (const backend of BACKENDS) {
         const parts = PARTS.filter((_, i) => (mask & (1 << i)) !== 0)
         if (projectIds !== '*' && parts.includes('project')) continue
         if (projectIds.length === 12 && (parts.includes('video') || parts.includes('resolved'))) continue
-        const scope = scopeOf(filterOf(parts, projectIds))
-        if (scope === null) throw new Error('every filter here has a visible scope')
-        for (const before of [null, RECORDS / 2]) {
-          const query = entryPageQuery(trail.raw.table, scope, before, 51, dialect)
-          const accesses = await accessesOf(trail, query)
-          // A late entry of a time range is looked up by its entry_seq: one row, whatever the filters.
-          const used = accesses.filter((access) => !/^\(?(r\.)?entry_seq ?= ?(\?|l\.entry_seq)\)?$/.test(access.condition)).map((access) => access.index)
-          const name = `${claimName}, ${parts.join(' + ') || 'no filter'}${before === null ? '' : ', a later page'}`
-          const walkedByProject = projectIds !== '*' && projectIds.length <= dialect.maxProjectWalks
-          t.ok(readAlongSelective(used, parts, walkedByProject), `${name}: along the index of a selective filter`, { used })
-          t.ok(boundedInOrder(accesses, parts), `${name}: a time range read as its window of the entry order`, { accesses })
+        for (const outcome of parts.includes('outcome') ? ['failed', 'unknown'] as const : ['failed'] as const) {
+          const scope = scopeOf(filterOf(parts, projectIds, outcome))
+          if (scope === null) throw new Error('every filter here has a visible scope')
+          // `unknown` is read from the entries that read it, each record looked up by its seq: never
+          // along the records' indexes, which hold every closed intent as `unknown` (a video's few aside).
+          const unknown = outcome === 'unknown' && !parts.includes('video')
+          for (const before of [null, RECORDS / 2]) {
+            const query = entryPageQuery(trail.raw.table, scope, before, 51, dialect)
+            const accesses = await accessesOf(trail, query, unknown ? 'u' : 'r')
+            // A late entry of a time range is looked up by its entry_seq: one row, whatever the filters.
+            const used = accesses.filter((access) => !/^\(?([ru]\.)?entry_seq ?= ?(\?|l\.entry_seq)\)?$/.test(access.condition)).map((access) => access.index)
+            const name = `${claimName}, ${parts.join(' + ').replace('outcome', `outcome ${outcome}`) || 'no filter'}${before === null ? '' : ', a later page'}`
+            const walkedByProject = projectIds !== '*' && projectIds.length <= dialect.maxProjectWalks
+            t.ok(readAlongSelective(used, parts, walkedByProject), `${name}: along the index of a selective filter`, { used })
+            t.ok(boundedInOrder(accesses, parts), `${name}: a time range read as its window of the entry order`, { accesses })
+            if (unknown) {
+              const records = await accessesOf(trail, query)
+              t.ok(records.length > 0 && records.every((access) => access.index === PRIMARY_KEY), `${name}: each record looked up by its seq`, { records })
+            }
+          }
         }
       }
     }

@@ -3,7 +3,7 @@ import { recordFromRow } from '../../src/audit/audit-chain.ts'
 import { insertRecordQuery, POSTGRES_DIALECT } from '../../src/audit/audit-query.ts'
 import { companionTable } from '../../src/audit/audit-time-marks.ts'
 import { BACKENDS, type TrailUnderTest } from '../helpers/audit-fixtures.ts'
-import { seededTrail, unguardTimeIndex, verifyInWorkers } from '../helpers/verification.ts'
+import { realignUnknownEntries, seededTrail, unguardTimeIndex, verifyInWorkers } from '../helpers/verification.ts'
 
 // Records checked in parallel by reader threads, then tied together in order, give exactly the
 // answer of the walk in one thread: untouched, and tampered at and around chunk boundaries.
@@ -55,8 +55,11 @@ for (const backend of BACKENDS) {
       const marked = await trail.raw.query(`SELECT bucket, seq FROM ${marks} WHERE seq >= $1 AND seq <= $2`, [seqs[0], seqs.at(-1)])
       for (const seq of seqs) await trail.raw.exec(`DELETE FROM ${trail.raw.table} WHERE seq = $1`, [seq])
       await trail.raw.exec(`DELETE FROM ${marks} WHERE seq >= $1 AND seq <= $2`, [seqs[0], seqs.at(-1)])
+      // And the entries that read unknown put in line with the records left, as the marks are.
+      await realignUnknownEntries(trail)
       await same(`records ${seqs.join(', ')} deleted`)
       for (const row of rows) await reinsert(trail, row)
+      await realignUnknownEntries(trail)
       for (const { bucket, seq } of marked) await trail.raw.exec(`INSERT INTO ${marks} (bucket, seq) VALUES ($1, $2)`, [bucket, seq])
     }
     // The checks that span chunks: a final whose intent lies in the chunk before it.

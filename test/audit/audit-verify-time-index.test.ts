@@ -2,9 +2,7 @@ import t from 'tap'
 import type { AuditEntry } from '../../src/audit/audit-entry.ts'
 import { bucketOf, bucketSql, companionTable } from '../../src/audit/audit-time-marks.ts'
 import { BACKENDS, intentOf, makeEntry, seedTrail, setUpTrail, TrailModel } from '../helpers/audit-fixtures.ts'
-import { AUDITOR, SIGNING_KEY } from '../helpers/checkpoints.ts'
-import { startService } from '../helpers/service.ts'
-import { unguardTimeIndex, verifyInWorkers } from '../helpers/verification.ts'
+import { checkTamperingOverHttp, checkTamperings, type Tampering, unguardTimeIndex, verifyInWorkers } from '../helpers/verification.ts'
 
 // A full verification checks the time-range tables (audit_time_marks, audit_late_entries)
 // against what the records imply: rewritten directly, as a DBA could, so that time-range pages
@@ -32,12 +30,6 @@ function ops (): Array<[AuditEntry, boolean]> {
   }
   for (const entry of open) result.push([entry, true])
   return result
-}
-
-interface Tampering {
-  name: string
-  /** Changes the tables; returns the seq verification must name, the problem it must give, and how to undo it. */
-  apply: () => Promise<{ seq: number, problem: RegExp, undo: () => Promise<void> }>
 }
 
 for (const backend of BACKENDS) {
@@ -72,6 +64,13 @@ for (const backend of BACKENDS) {
     const middleMark = marks[Math.floor(marks.length / 2)] as { bucket: number, seq: number }
     const middleLate = late[Math.floor(late.length / 2)] as { entrySeq: number, timeMs: number }
     const insertMark = async (mark: { bucket: number, seq: number }): Promise<void> => { await raw.exec(`INSERT INTO ${marksTable} (bucket, seq) VALUES ($1, $2)`, [mark.bucket, mark.seq]) }
+    const markDeleted: Tampering = {
+      name: 'a mark deleted',
+      apply: async () => {
+        await raw.exec(`DELETE FROM ${marksTable} WHERE bucket = $1`, [middleMark.bucket])
+        return { seq: middleMark.seq, problem: /^audit_time_marks lacks the row \(bucket \d+, seq \d+\)/, undo: async () => { await insertMark(middleMark) } }
+      }
+    }
     const tamperings: Tampering[] = [
       {
         name: 'a late entry\'s row deleted',
@@ -84,13 +83,7 @@ for (const backend of BACKENDS) {
           }
         }
       },
-      {
-        name: 'a mark deleted',
-        apply: async () => {
-          await raw.exec(`DELETE FROM ${marksTable} WHERE bucket = $1`, [middleMark.bucket])
-          return { seq: middleMark.seq, problem: /^audit_time_marks lacks the row \(bucket \d+, seq \d+\)/, undo: async () => { await insertMark(middleMark) } }
-        }
-      },
+      markDeleted,
       {
         name: 'a mark\'s seq moved on (hiding the entries before it from a since page)',
         apply: async () => {
@@ -137,27 +130,10 @@ for (const backend of BACKENDS) {
       }
     ]
 
-    for (const { name, apply } of tamperings) {
-      t.test(name, async (t) => {
-        const { seq, problem, undo } = await apply()
-        for (const chunkRecords of [undefined, 97]) {
-          const result = await verifyInWorkers(trail, chunkRecords)
-          t.match(result, { ok: false, firstBad: { seq, problem } }, `fails at record ${seq}${chunkRecords === undefined ? '' : ', in chunks of 97'}`)
-        }
-        await undo()
-        t.match(await verifyInWorkers(trail), { ok: true, checked: records }, 'verifies again once undone')
-      })
-    }
+    checkTamperings(t, trail, records, tamperings)
 
     t.test('through the HTTP route: a deleted mark fails a full verification', async (t) => {
-      const { app } = await startService(t, { env: { AUDIT_STORE_URL: trail.url, AUDIT_SIGNING_KEY: SIGNING_KEY } })
-      const verify = async (mode: string): Promise<Record<string, unknown>> =>
-        (await app.inject({ url: `/v1/audit/verify?mode=${mode}`, headers: { authorization: `Bearer ${AUDITOR}` } })).json()
-      t.match(await verify('full'), { ok: true, checked: records })
-      await raw.exec(`DELETE FROM ${marksTable} WHERE bucket = $1`, [middleMark.bucket])
-      t.match(await verify('full'), { ok: false, firstBad: { seq: middleMark.seq, problem: /^audit_time_marks lacks the row/ } })
-      await insertMark(middleMark)
-      t.match(await verify('full'), { ok: true, checked: records }, 'verifies again once undone')
+      await checkTamperingOverHttp(t, trail, records, markDeleted)
     })
   })
 }

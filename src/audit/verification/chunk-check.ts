@@ -35,6 +35,9 @@ export interface ChunkResult {
   finals: Uint8Array
   entrySeqs: Float64Array
   projectIds: Array<string | null>
+  actorSubs: Array<string | null>
+  /** 1 for a record that reads `unknown`. */
+  unknowns: Uint8Array
   timeMs: Float64Array
   /** [seq, hash] of the wanted seqs among the records that passed. */
   hashes: Array<[number, string]>
@@ -56,6 +59,8 @@ export async function checkChunk (snapshot: ChainSnapshot, job: ChunkJob): Promi
     finals: new Uint8Array(size),
     entrySeqs: new Float64Array(size),
     projectIds: [],
+    actorSubs: [],
+    unknowns: new Uint8Array(size),
     timeMs: new Float64Array(size),
     hashes: [],
     bad: null
@@ -72,6 +77,8 @@ export async function checkChunk (snapshot: ChainSnapshot, job: ChunkJob): Promi
     result.finals[i] = row.final ? 1 : 0
     result.entrySeqs[i] = row.entrySeq
     result.projectIds.push(row.projectId)
+    result.actorSubs.push(row.actorSub)
+    result.unknowns[i] = row.outcome === 'unknown' ? 1 : 0
     result.timeMs[i] = row.timeMs
     if (wanted.has(row.seq)) result.hashes.push([row.seq, row.hash])
     result.lastHash = row.hash

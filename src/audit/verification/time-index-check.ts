@@ -14,7 +14,7 @@ export interface IndexedRecord {
  * The stored rows of one table, streamed in seq order, matched against the rows the records
  * imply as the walk reaches each seq. Holds the rows read ahead for the current chunk only.
  */
-class StoredRows<T> {
+export class StoredRows<T> {
   readonly #table: string
   readonly #rows: AsyncIterator<T>
   readonly #seqOf: (row: T) => number
@@ -54,6 +54,28 @@ class StoredRows<T> {
       if (this.#describe(row) !== this.#describe(expected)) return { seq, entryId, problem: `${this.#table} has (${this.#describe(row)}) where record ${seq} implies (${this.#describe(expected)})` }
     }
     return this.#extra(seq, entryId)
+  }
+
+  /**
+   * The stored row at `seq` (read through), taken, when a record may or may not imply one (its
+   * entry is not done yet); `bad` when a row before it is one no record implies.
+   */
+  take (seq: number): { bad: BadRecord | null, row: T | null } {
+    const bad = this.#extra(seq - 1, null)
+    if (bad !== null) return { bad, row: null }
+    const row = this.#ahead[0]
+    if (row === undefined || this.#seqOf(row) !== seq) return { bad: null, row: null }
+    this.#ahead.shift()
+    return { bad: null, row }
+  }
+
+  /** Whether `row` is the one `expected` says. */
+  same (row: T, expected: T): boolean {
+    return this.#describe(row) === this.#describe(expected)
+  }
+
+  describe (row: T): string {
+    return this.#describe(row)
   }
 
   /** The walk reached the head: no stored row may be left. */

@@ -1,6 +1,7 @@
 import { type BadRecord, type ChainHead, type ChainSnapshot, EntryCheck, GENESIS_HASH, LinkCheck, PointCheck } from '../audit-chain.ts'
 import type { ChunkJob, ChunkResult } from './chunk-check.ts'
 import { TimeIndexCheck } from './time-index-check.ts'
+import { UnknownEntriesCheck } from './unknown-entries-check.ts'
 import { checkpointPoints, type TrailVerifyOptions, type TrailVerifyResult } from './trail-verification.ts'
 
 /**
@@ -14,8 +15,8 @@ import { checkpointPoints, type TrailVerifyOptions, type TrailVerifyResult } fro
  * after), so the entry checks see every record of the entries they judge and those records are
  * tied by the links to the anchor's signed hash. The records before that start are not read.
  *
- * A full walk also checks the time-range tables against the records (TimeIndexCheck); an
- * incremental one does not read them.
+ * A full walk also checks the time-range tables and the entries that read unknown against the
+ * records (TimeIndexCheck, UnknownEntriesCheck); an incremental one does not read them.
  */
 
 /** Records per chunk: large enough that posting results costs little, small enough to spread the work. */
@@ -53,6 +54,11 @@ export async function walkTrail (snapshot: ChainSnapshot, options: TrailVerifyOp
   const head = await snapshot.head()
   const start = await walkStart(snapshot, options)
   const timeIndex = start.anchor === null ? new TimeIndexCheck(snapshot.timeIndex()) : null
+  const unknownEntries = start.anchor === null ? new UnknownEntriesCheck(snapshot.unknownEntries()) : null
+  const closeIndexes = async (): Promise<void> => {
+    await timeIndex?.close()
+    await unknownEntries?.close()
+  }
   // Points before the start lie in records this run does not read: the run that read them checked them.
   const stored = (await snapshot.checkpoints()).filter((checkpoint) => checkpoint.seq >= start.seq)
   const { points, latest } = checkpointPoints(stored, options)
@@ -64,7 +70,7 @@ export async function walkTrail (snapshot: ChainSnapshot, options: TrailVerifyOp
   let lastHash: string | null = start.seq === 1 ? GENESIS_HASH : null
   const lastSeq = (): number => checked > 0 ? start.seq + checked - 1 : Math.min(head?.seq ?? 0, start.seq - 1)
   const failed = async (bad: BadRecord): Promise<TrailVerifyResult> => {
-    await timeIndex?.close()
+    await closeIndexes()
     // The last record that verified, read back: results carry hashes only where points need them.
     let last: ChainHead | null = null
     if (checked > 0) for await (const row of snapshot.records(lastSeq(), lastSeq())) last = { seq: row.seq, hash: row.hash }
@@ -77,7 +83,11 @@ export async function walkTrail (snapshot: ChainSnapshot, options: TrailVerifyOp
         if (boundary !== null) return await failed(boundary)
       }
       const hashes = new Map(chunk.hashes)
-      if (chunk.count > 0) await timeIndex?.readThrough((chunk.first as NonNullable<ChunkResult['first']>).seq + chunk.count - 1)
+      if (chunk.count > 0) {
+        const last = (chunk.first as NonNullable<ChunkResult['first']>).seq + chunk.count - 1
+        await timeIndex?.readThrough(last)
+        await unknownEntries?.readThrough(last)
+      }
       for (let i = 0; i < chunk.count; i++) {
         const seq = (chunk.first as NonNullable<ChunkResult['first']>).seq + i
         const entryId = chunk.entryIds[i] as string
@@ -88,10 +98,12 @@ export async function walkTrail (snapshot: ChainSnapshot, options: TrailVerifyOp
           final: chunk.finals[i] === 1,
           entrySeq: chunk.entrySeqs[i] as number,
           projectId: chunk.projectIds[i] ?? null,
+          actorSub: chunk.actorSubs[i] ?? null,
+          unknown: chunk.unknowns[i] === 1,
           timeMs: chunk.timeMs[i] as number
         }
         const bad = (judged(seq, entryId) ? entries.check(record) : null) ??
-          pointCheck.check(seq, entryId, hashes.get(seq)) ?? timeIndex?.check(record) ?? null
+          pointCheck.check(seq, entryId, hashes.get(seq)) ?? timeIndex?.check(record) ?? unknownEntries?.check(record) ?? null
         if (bad !== null) return await failed(bad)
         checked++
       }
@@ -106,8 +118,8 @@ export async function walkTrail (snapshot: ChainSnapshot, options: TrailVerifyOp
     const missing = lastSeq() + 1
     return await failed({ seq: missing, entryId: null, problem: `record ${missing} is missing: the records up to the head ${head.seq} were removed while they were read` })
   }
-  const indexBad = await timeIndex?.finish() ?? null
+  const indexBad = await timeIndex?.finish() ?? await unknownEntries?.finish() ?? null
   if (indexBad !== null) return await failed(indexBad)
-  await timeIndex?.close()
+  await closeIndexes()
   return { ok: true, checked, head: checked === 0 ? null : { seq: lastSeq(), hash: lastHash as string }, checkpoint: latest }
 }
