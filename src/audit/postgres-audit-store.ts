@@ -460,7 +460,7 @@ export class PostgresAuditStore implements ChainedAuditStore {
         },
         checkpoints: async () => (await client.query(allCheckpointsQuery(this.#checkpoints))).rows.map(checkpointFromRow),
         records: (from, to) => rangeRecords(client, table, from, to),
-        spanningEntries: async (seq) => spanningEntriesFromRows((await client.query(spanningEntriesQuery(table, '$1'), [seq])).rows),
+        spanningEntries: async (seq, after, to) => spanningEntriesFromRows((await client.query(spanningEntriesQuery(table, (n) => `$${n}`), [seq, after, to])).rows),
         timeIndex: () => {
           const { marks, late } = timeIndexQueries(table)
           return timeIndexFromRows(cursorRows(client, 'audit_time_marks_rows', marks), cursorRows(client, 'audit_late_entries_rows', late))

@@ -422,7 +422,7 @@ export class SqliteAuditStore implements ChainedAuditStore {
       },
       checkpoints: async () => all(allCheckpointsQuery(CHECKPOINTS)).map(checkpointFromRow),
       records: (from, to) => readRecords(db, from, to),
-      spanningEntries: async (seq) => spanningEntriesFromRows(all({ text: spanningEntriesQuery(TABLE, '?1'), values: [seq] })),
+      spanningEntries: async (seq, after, to) => spanningEntriesFromRows(all({ text: spanningEntriesQuery(TABLE, (n) => `?${n}`), values: [seq, after, to] })),
       timeIndex: () => {
         const { marks, late } = timeIndexQueries(TABLE)
         return timeIndexFromRows(db.prepare(marks).iterate(), db.prepare(late).iterate())
