@@ -266,16 +266,15 @@ function entrySelect (table: string, scope: AuditScope, projectCondition: Projec
   // The newest record of its entry: the final one, or the intent while no final exists (the unknown entries name it).
   if (unknown) conditions.push('r.seq = u.seq')
   else conditions.push(`r.kind = 'entry' AND (r.final = TRUE OR NOT EXISTS (SELECT 1 FROM ${table} f WHERE f.entry_id = r.entry_id AND f.kind = 'entry' AND f.final = TRUE))`)
+  // Read along `index`: the unknown entries', each joined to its record by seq, or the records'.
   // The late ones are few: read from their table first (SQLite keeps a CROSS JOIN's order), each
   // looked up by its entry_seq.
-  const unknownEntries = `${unknownEntriesTable(table)} u`
+  const along = (index: string): string => unknown
+    ? `${unknownEntriesTable(table)} u ${q.dialect.indexedBy(index)} CROSS JOIN ${table} r`
+    : `${table} r ${q.dialect.indexedBy(index)}`
   const from = source === 'late'
-    ? unknown
-      ? `${companionTable(table, 'audit_late_entries')} l CROSS JOIN ${unknownEntries} ${q.dialect.indexedBy('audit_unknown_by_entry_seq')} CROSS JOIN ${table} r`
-      : `${companionTable(table, 'audit_late_entries')} l CROSS JOIN ${table} r ${q.dialect.indexedBy('audit_records_by_entry_seq')}`
-    : unknown
-      ? `${unknownEntries} ${q.dialect.indexedBy(drivingIndex(driver, scope, byProject))} CROSS JOIN ${table} r`
-      : `${table} r ${q.dialect.indexedBy(drivingIndex(driver, scope, byProject))}`
+    ? `${companionTable(table, 'audit_late_entries')} l CROSS JOIN ${along(unknown ? 'audit_unknown_by_entry_seq' : 'audit_records_by_entry_seq')}`
+    : along(drivingIndex(driver, scope, byProject))
   const select = `SELECT ${s}.entry_seq AS entry_seq, r.body AS body, x.body AS resolution FROM ${from} ${resolutionJoin(table)}
     WHERE ${conditions.join(' AND ')}`
   return part && !q.dialect.limitedParts ? select : `${select} ORDER BY ${order} DESC LIMIT ${q.param(limit)}`
