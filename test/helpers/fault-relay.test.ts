@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import net from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
-import { FaultRelay } from './fault-relay.ts'
+import { FaultRelay, resetSocket } from './fault-relay.ts'
 
 /** A loopback echo server that counts the connections it accepted and knows which are open. */
 async function startEcho (t: Test) {
@@ -98,6 +98,16 @@ t.test('cutAll: both sides are reset; new connections are relayed again', async 
   const again = await connectAndEcho(relay, 'y')
   t.equal(again.received(), 'y', 'a new connection is relayed')
   again.socket.destroy()
+})
+
+t.test('resetSocket closes a socket whose end() was called the same turn (where resetAndDestroy fails and leaves it open)', async (t) => {
+  const { relay } = await startEcho(t)
+  const client = await connect(relay)
+  client.socket.end()
+  resetSocket(client.socket)
+  await until(() => client.closed())
+  t.ok(client.closed(), 'the socket emitted close')
+  t.equal(client.error(), null, 'and no EINVAL from a failed reset')
 })
 
 t.test('partition: silence both ways, no reset; new connections accepted but not connected; heal delivers what was held', async (t) => {

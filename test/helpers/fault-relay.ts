@@ -1,6 +1,17 @@
 import { once } from 'node:events'
 import net from 'node:net'
 
+/**
+ * Resets `socket` (RST), or destroys it once its end() was called (its peer half-closed, so Node
+ * ended it): until that FIN is sent (a later turn of the loop, or after the queued writes),
+ * Node's resetAndDestroy() fails with EINVAL and leaves the handle open for good, and the process
+ * then spins at exit (seen: a test file outlived its tap timeout after all its tests had passed).
+ */
+export function resetSocket (socket: net.Socket): void {
+  if (socket.writableEnded) socket.destroy()
+  else socket.resetAndDestroy()
+}
+
 /** One direction of a relayed connection: chunks wait here until their delivery time, in order. */
 interface Pipe {
   to: net.Socket
@@ -95,8 +106,8 @@ export class FaultRelay {
         return
       }
       if (this.#links.has(link)) this.#answersLost++
-      link.client.resetAndDestroy()
-      link.server?.resetAndDestroy()
+      resetSocket(link.client)
+      if (link.server !== null) resetSocket(link.server)
       this.#drop(link)
     })
     server.on('close', () => { if (!this.#partitioned) this.#drop(link) })
@@ -148,8 +159,8 @@ export class FaultRelay {
   cutAll (): void {
     for (const link of this.#links) {
       for (const pipe of [link.up, link.down]) if (pipe?.timer != null) clearTimeout(pipe.timer)
-      link.client.resetAndDestroy()
-      link.server?.resetAndDestroy()
+      resetSocket(link.client)
+      if (link.server !== null) resetSocket(link.server)
       this.#links.delete(link)
     }
   }
