@@ -47,11 +47,21 @@ export interface SqlDialect {
   limitedParts: boolean
   /**
    * Up to this many projects in a claim, a page per project along its own index, merged; above
-   * it, one walk along the order (or the outcome's index) checking the project. PostgreSQL plans
-   * and starts each merged part on every query (~0.15 ms a part at 1 M entries, 26 ms for 50), where
-   * one walk over a claim of 8 projects costs about as much: measured in BENCHMARKS.md.
+   * it, `claimJoin` where the dialect has one, else one walk along the order (or the outcome's
+   * index) checking the project. SQLite merges the parts lazily (~16 µs a part at 1 M entries,
+   * 4.6 ms for 199); PostgreSQL plans and starts each merged part on every query (~0.15 ms a
+   * part at 1 M, 26 ms for 50): measured in BENCHMARKS.md.
    */
   maxProjectWalks: number
+  /**
+   * Claims above maxProjectWalks and up to `maxProjects`: the claim's projects (parameter `n`) as
+   * `rows`, `c(project_id)`, each joined LATERAL to its own page along its project's index. One
+   * plan; each project read to the limit at most (~0.2 ms a project at 10 M entries), where a walk
+   * along the order checking the project reads every newer record outside the claim first (130 ms
+   * past 80,000 of another project's at 10 M). Above `maxProjects` a claim covers much of the
+   * trail and is walked. null: no LATERAL.
+   */
+  claimJoin: { rows: (n: string) => string, maxProjects: number } | null
 }
 
 export const SQLITE_DIALECT: SqlDialect = {
@@ -62,7 +72,8 @@ export const SQLITE_DIALECT: SqlDialect = {
   unindexed: (column) => `+${column}`,
   indexedBy: (index) => `INDEXED BY ${index}`,
   limitedParts: false,
-  maxProjectWalks: 50
+  maxProjectWalks: 200,
+  claimJoin: null
 }
 export const POSTGRES_DIALECT: SqlDialect = {
   param: (n) => `$${n}`,
@@ -72,7 +83,8 @@ export const POSTGRES_DIALECT: SqlDialect = {
   unindexed: (column) => `(${column} || '')`,
   indexedBy: () => '',
   limitedParts: true,
-  maxProjectWalks: 8
+  maxProjectWalks: 8,
+  claimJoin: { rows: (n) => `unnest(${n}::text[]) AS c(project_id)`, maxProjects: 64 }
 }
 
 export interface SqlQuery {
@@ -205,14 +217,27 @@ function resolutionJoin (table: string): string {
   return `LEFT JOIN ${table} x ON x.entry_id = r.entry_id AND x.kind = 'resolution' AND x.final = TRUE`
 }
 
-type ProjectCondition = ((q: QueryBuilder, column: string) => string) | null
+/**
+ * How a SELECT checks the caller's claim: `sql` on the project column; `along`: the page may be
+ * read along a project's index (one project, or a claim of up to the dialect's maxProjectWalks).
+ * null: every project.
+ */
+type ProjectCondition = { sql: (q: QueryBuilder, column: string) => string, along: boolean } | null
 
 /** The caller's claim as one condition: none for every project, else its one project or an `IN` list. */
-function claimCondition (projects: AuditScope['projects']): ProjectCondition {
+function claimCondition (projects: AuditScope['projects'], dialect: SqlDialect): ProjectCondition {
   if (projects === '*') return null
-  return (b, column) => projects.length === 1
-    ? `${column} = ${b.param(projects[0])}`
-    : `${column} IN (${projects.map((id) => b.param(id)).join(', ')})`
+  return {
+    sql: (b, column) => projects.length === 1
+      ? `${column} = ${b.param(projects[0])}`
+      : `${column} IN (${projects.map((id) => b.param(id)).join(', ')})`,
+    along: projects.length <= dialect.maxProjectWalks
+  }
+}
+
+/** One project of a claim: its own walk along its index. `project`: the SQL of its id. */
+function oneProject (project: (q: QueryBuilder) => string): ProjectCondition {
+  return { sql: (b, column) => `${column} = ${project(b)}`, along: true }
 }
 
 /** The seq of the mark a time bound's window ends at (audit-time-marks.ts); NULL when there is none. */
@@ -229,10 +254,9 @@ function markSeq (table: string, comparison: '<=' | '>=', bucket: number, q: Que
  */
 function entrySelect (table: string, scope: AuditScope, projectCondition: ProjectCondition, source: 'window' | 'late', before: number | null, limit: number, q: QueryBuilder, part: boolean): string {
   const conditions: string[] = []
-  // A claim of many projects covers much of the trail: walking the order (or the outcome) and
-  // checking the project is quicker than gathering all their records and sorting them.
-  const manyProjects = scope.projects !== '*' && scope.projects.length > q.dialect.maxProjectWalks
-  const byProject = projectCondition !== null && !manyProjects
+  // A claim of many projects walked at once covers much of the trail: walking the order (or the
+  // outcome) and checking the project is quicker than gathering all their records and sorting them.
+  const byProject = projectCondition?.along === true
   const driver = drivingFilter(scope, byProject)
   // The rows filtered: `u`, the entries that read unknown, joined to their records `r`; else the records.
   const unknown = readsUnknown(driver, scope)
@@ -244,7 +268,7 @@ function entrySelect (table: string, scope: AuditScope, projectCondition: Projec
     (filter === 'outcome' && ((driver === 'actor' && !byProject) || driver === 'project'))))
     ? `${s}.${name}`
     : q.dialect.unindexed(`${s}.${name}`)
-  if (projectCondition !== null) conditions.push(projectCondition(q, column('project_id', 'project')))
+  if (projectCondition !== null) conditions.push(projectCondition.sql(q, column('project_id', 'project')))
   if (scope.videoId !== undefined) conditions.push(`${column('video_id', 'video')} = ${q.param(scope.videoId)}`)
   if (scope.actor !== undefined) conditions.push(`${column('actor_sub', 'actor')} = ${q.param(scope.actor)}`)
   if (scope.outcome !== undefined && !unknown) conditions.push(`${column('outcome', 'outcome')} = ${q.param(scope.outcome)}`)
@@ -285,15 +309,21 @@ export function entryPageQuery (table: string, scope: AuditScope, before: number
   if (!Number.isSafeInteger(limit) || limit < 1) throw new AuditInvalidFilterError('limit must be a positive integer')
   const q = new QueryBuilder(dialect)
   const { projects } = scope
-  const claim = claimCondition(projects)
+  const claim = claimCondition(projects, dialect)
   // A video's or an actor's index serves a claim of several projects in one walk; else, up to
   // the dialect's maxProjectWalks projects, a page per project along its own index, merged: no
-  // sort over all rows of the claim.
-  const oneWalk = projects === '*' || projects.length === 1 || projects.length > dialect.maxProjectWalks ||
-    scope.videoId !== undefined || scope.actor !== undefined
-  const walks: ProjectCondition[] = oneWalk ? [claim] : projects.map((id) => (b, column) => `${column} = ${b.param(id)}`)
-  const merged = walks.length > 1 || scope.untilMs !== undefined
+  // sort over all rows of the claim; above it, the same page joined to each of the claim's rows.
+  const walk = projects === '*' || projects.length === 1 || scope.videoId !== undefined || scope.actor !== undefined
+    ? 'one'
+    : projects.length <= dialect.maxProjectWalks ? 'merged' : projects.length <= (dialect.claimJoin?.maxProjects ?? 0) ? 'joined' : 'one'
+  const walks: ProjectCondition[] = walk === 'one'
+    ? [claim]
+    : walk === 'joined' ? [oneProject(() => 'c.project_id')] : (projects as string[]).map((id) => oneProject((b) => b.param(id)))
+  const merged = walks.length > 1 || walk === 'joined' || scope.untilMs !== undefined
   const selects = walks.map((condition) => entrySelect(table, scope, condition, 'window', before, limit, q, merged))
+  if (walk === 'joined' && dialect.claimJoin !== null) {
+    selects[0] = `SELECT w.* FROM ${dialect.claimJoin.rows(q.param(dialect.list(projects as string[])))} CROSS JOIN LATERAL (${selects[0] as string}) w`
+  }
   if (scope.untilMs !== undefined) selects.push(entrySelect(table, scope, claim, 'late', before, limit, q, merged))
   const parts = dialect.limitedParts ? selects.map((select, i) => `SELECT * FROM (${select}) p${i}`) : selects
   const text = merged ? `${parts.join(' UNION ALL ')} ORDER BY entry_seq DESC LIMIT ${q.param(limit)}` : selects[0] as string

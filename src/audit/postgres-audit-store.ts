@@ -257,7 +257,9 @@ export class PostgresAuditStore implements ChainedAuditStore {
       keepAlive: true,
       keepAliveInitialDelayMillis: DEFAULT_KEEPALIVE_DELAY_MS,
       application_name: 'livecut-bff audit',
-      ...(this.#readOnly && { options: '-c default_transaction_read_only=on' })
+      // No JIT: it compiles any query whose estimate passes jit_above_cost, and for these short
+      // indexed reads the compiling is most of the time (16 of 44 ms for a page of 52 projects).
+      options: `-c jit=off${this.#readOnly ? ' -c default_transaction_read_only=on' : ''}`
     })
     // An idle client that loses its server emits here; without a listener the process dies.
     // The next query gets a fresh client or fails, and the caller sees that failure.

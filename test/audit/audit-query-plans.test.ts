@@ -112,8 +112,8 @@ const SELECTIVE = ['video', 'actor', 'project']
  * never the outcome's (one of four values) nor the order's, and never ANDed with another filter's
  * index (PostgreSQL's bitmap AND of an actor's and a project's reads every record of the project).
  * Otherwise the outcome's, or the order's. `projects`: the claim's projects are walked one by one
- * (up to the dialect's maxProjectWalks); a larger claim is checked on the order's walk, never
- * gathered from the project's index and sorted.
+ * (a claim of up to 200); a larger claim is checked on the order's walk, never gathered from the
+ * project's index and sorted.
  */
 function readAlongSelective (used: readonly string[], parts: readonly Part[], projects: boolean): boolean {
   const driving = SELECTIVE.find((filter) => parts.includes(filter as Part) || (filter === 'project' && projects)) ??
@@ -148,17 +148,21 @@ for (const backend of BACKENDS) {
       await trail.raw.exec(`ANALYZE ${trail.raw.table}, ${unknownEntriesTable(trail.raw.table)}`)
     }
     const dialect = backend === 'sqlite' ? SQLITE_DIALECT : POSTGRES_DIALECT
-    const claims: Array<[string, AuditFilter['projectIds']]> = [
-      ['every project', '*'],
-      ['a claim of 3 projects', ['p-3', 'p-5', 'p-7']],
-      // Above PostgreSQL's maxProjectWalks, within SQLite's; with the filters that change its walk.
-      ['a claim of 12 projects', Array.from({ length: 12 }, (_, i) => `p-${10 + i}`)]
+    // Each claim, and whether its pages are read along the projects' indexes (a page per project):
+    // up to 200 projects on both stores (PostgreSQL joins its pages to the claim's rows above 8).
+    const claims: Array<[string, AuditFilter['projectIds'], boolean]> = [
+      ['every project', '*', false],
+      ['a claim of 3 projects', ['p-3', 'p-5', 'p-7'], true],
+      // Above PostgreSQL's maxProjectWalks; with the filters that change its walk.
+      ['a claim of 12 projects', Array.from({ length: 12 }, (_, i) => `p-${10 + i}`), true],
+      // Above every dialect's limit: walked along the order, checking the project.
+      ['a claim of 250 projects', Array.from({ length: 250 }, (_, i) => `p-${10 + i}`), false]
     ]
-    for (const [claimName, projectIds] of claims) {
+    for (const [claimName, projectIds, byProjects] of claims) {
       for (let mask = 0; mask < 1 << PARTS.length; mask++) {
         const parts = PARTS.filter((_, i) => (mask & (1 << i)) !== 0)
         if (projectIds !== '*' && parts.includes('project')) continue
-        if (projectIds.length === 12 && (parts.includes('video') || parts.includes('resolved'))) continue
+        if (projectIds.length >= 12 && (parts.includes('video') || parts.includes('resolved'))) continue
         for (const outcome of parts.includes('outcome') ? ['failed', 'unknown'] as const : ['failed'] as const) {
           const scope = scopeOf(filterOf(parts, projectIds, outcome))
           if (scope === null) throw new Error('every filter here has a visible scope')
@@ -171,8 +175,7 @@ for (const backend of BACKENDS) {
             // A late entry of a time range is looked up by its entry_seq: one row, whatever the filters.
             const used = accesses.filter((access) => !/^\(?([ru]\.)?entry_seq ?= ?(\?|l\.entry_seq)\)?$/.test(access.condition)).map((access) => access.index)
             const name = `${claimName}, ${parts.join(' + ').replace('outcome', `outcome ${outcome}`) || 'no filter'}${before === null ? '' : ', a later page'}`
-            const walkedByProject = projectIds !== '*' && projectIds.length <= dialect.maxProjectWalks
-            t.ok(readAlongSelective(used, parts, walkedByProject), `${name}: along the index of a selective filter`, { used })
+            t.ok(readAlongSelective(used, parts, byProjects), `${name}: along the index of a selective filter`, { used })
             t.ok(boundedInOrder(accesses, parts), `${name}: a time range read as its window of the entry order`, { accesses })
             if (unknown) {
               const records = await accessesOf(trail, query)
