@@ -18,7 +18,7 @@ import type { AuditFilter } from '../src/audit/audit-store.ts'
 import type { AuditOutcome } from '../src/audit/audit-entry.ts'
 import { AUDIT_OUTCOMES } from '../src/audit/audit-chain.ts'
 import { entryPageQuery, POSTGRES_DIALECT, scopeOf, type SqlDialect, type SqlQuery, SQLITE_DIALECT } from '../src/audit/audit-query.ts'
-import { DEFAULT_STATEMENT_TIMEOUT_MS } from '../src/audit/postgres-audit-store.ts'
+import { DEFAULT_STATEMENT_TIMEOUT_MS, SESSION_OPTIONS } from '../src/audit/postgres-audit-store.ts'
 import { sqlitePathOf } from '../src/audit/sqlite-audit-store.ts'
 import { summariseLatencies, type LatencySummary } from './load.ts'
 import { projectName, SEED_BASE_TIME, SEED_PROJECTS, SEED_SUBJECTS, SEED_VIDEOS, subjectName, videoName } from './seed-history.ts'
@@ -63,8 +63,8 @@ async function connect (url: string): Promise<{ db: Database, table: string }> {
   const parsed = new URL(url)
   const schema = parsed.searchParams.get('schema') ?? 'public'
   parsed.searchParams.delete('schema')
-  // The service's own server-side limit: a query that needs longer fails here as it would there.
-  const client = new pg.Client({ connectionString: parsed.toString(), statement_timeout: DEFAULT_STATEMENT_TIMEOUT_MS })
+  // The service's own session: a query that needs longer than its limit fails here as it would there.
+  const client = new pg.Client({ connectionString: parsed.toString(), statement_timeout: DEFAULT_STATEMENT_TIMEOUT_MS, options: SESSION_OPTIONS })
   await client.connect()
   return {
     table: `"${schema}".audit_records`,

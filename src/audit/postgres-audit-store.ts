@@ -58,6 +58,16 @@ export const DEFAULT_QUERY_TIMEOUT_MS = 5000
 /** Server side, every statement (the append lock's wait included): the server gives up before the append's deadline. */
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 2000
 /**
+ * The server settings of the store's sessions (libpq `options`). Every read is a keyset page along
+ * an index, a lookup or a range of seq; two planner features only hurt them (10 M entries):
+ * - JIT compiles any query whose estimate passes jit_above_cost: 16 of 44 ms of a review page of
+ *   52 projects was compiling.
+ * - A bitmap scan gathers every match and sorts them: a project's page in a time range, whose
+ *   window bounds the planner cannot see, was read that way once the table was vacuumed (12,601
+ *   records for 51, 30–74 ms, where the ordered index scan takes 0.4 ms).
+ */
+export const SESSION_OPTIONS = '-c jit=off -c enable_bitmapscan=off'
+/**
  * Server side: a session idle inside a transaction this long is ended. After a partition the
  * server may never hear that the client went away; this frees the append lock its transaction held.
  */
@@ -257,9 +267,7 @@ export class PostgresAuditStore implements ChainedAuditStore {
       keepAlive: true,
       keepAliveInitialDelayMillis: DEFAULT_KEEPALIVE_DELAY_MS,
       application_name: 'livecut-bff audit',
-      // No JIT: it compiles any query whose estimate passes jit_above_cost, and for these short
-      // indexed reads the compiling is most of the time (16 of 44 ms for a page of 52 projects).
-      options: `-c jit=off${this.#readOnly ? ' -c default_transaction_read_only=on' : ''}`
+      options: `${SESSION_OPTIONS}${this.#readOnly ? ' -c default_transaction_read_only=on' : ''}`
     })
     // An idle client that loses its server emits here; without a listener the process dies.
     // The next query gets a fresh client or fails, and the caller sees that failure.

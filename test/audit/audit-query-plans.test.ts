@@ -149,14 +149,16 @@ for (const backend of BACKENDS) {
     }
     const dialect = backend === 'sqlite' ? SQLITE_DIALECT : POSTGRES_DIALECT
     // Each claim, and whether its pages are read along the projects' indexes (a page per project):
-    // up to 200 projects on both stores (PostgreSQL joins its pages to the claim's rows above 8).
-    const claims: Array<[string, AuditFilter['projectIds'], boolean]> = [
-      ['every project', '*', false],
-      ['a claim of 3 projects', ['p-3', 'p-5', 'p-7'], true],
+    // up to 200 projects on SQLite; on PostgreSQL up to 8, and up to 64 joined to the claim's rows
+    // where no time range is given (its window already bounds the walk).
+    const claims: Array<[string, AuditFilter['projectIds'], (parts: readonly Part[]) => boolean]> = [
+      ['every project', '*', () => false],
+      ['a claim of 3 projects', ['p-3', 'p-5', 'p-7'], () => true],
       // Above PostgreSQL's maxProjectWalks; with the filters that change its walk.
-      ['a claim of 12 projects', Array.from({ length: 12 }, (_, i) => `p-${10 + i}`), true],
+      ['a claim of 12 projects', Array.from({ length: 12 }, (_, i) => `p-${10 + i}`),
+        (parts) => backend === 'sqlite' || !parts.includes('time')],
       // Above every dialect's limit: walked along the order, checking the project.
-      ['a claim of 250 projects', Array.from({ length: 250 }, (_, i) => `p-${10 + i}`), false]
+      ['a claim of 250 projects', Array.from({ length: 250 }, (_, i) => `p-${10 + i}`), () => false]
     ]
     for (const [claimName, projectIds, byProjects] of claims) {
       for (let mask = 0; mask < 1 << PARTS.length; mask++) {
@@ -175,7 +177,7 @@ for (const backend of BACKENDS) {
             // A late entry of a time range is looked up by its entry_seq: one row, whatever the filters.
             const used = accesses.filter((access) => !/^\(?([ru]\.)?entry_seq ?= ?(\?|l\.entry_seq)\)?$/.test(access.condition)).map((access) => access.index)
             const name = `${claimName}, ${parts.join(' + ').replace('outcome', `outcome ${outcome}`) || 'no filter'}${before === null ? '' : ', a later page'}`
-            t.ok(readAlongSelective(used, parts, byProjects), `${name}: along the index of a selective filter`, { used })
+            t.ok(readAlongSelective(used, parts, byProjects(parts)), `${name}: along the index of a selective filter`, { used })
             t.ok(boundedInOrder(accesses, parts), `${name}: a time range read as its window of the entry order`, { accesses })
             if (unknown) {
               const records = await accessesOf(trail, query)
