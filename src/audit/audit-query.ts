@@ -54,14 +54,14 @@ export interface SqlDialect {
    */
   maxProjectWalks: number
   /**
-   * Claims above maxProjectWalks and up to `maxProjects` (and see joinsClaim): the claim's
-   * projects (parameter `n`) as `rows`, `c(project_id)`, each joined LATERAL to its own page along
-   * its project's index. One plan; each project read to the limit at most (~0.2 ms a project at
-   * 10 M entries), where a walk along the order checking the project reads every newer record
-   * outside the claim first (130 ms past 80,000 of another project's at 10 M). Above `maxProjects`
-   * a claim covers much of the trail and is walked. null: no LATERAL.
+   * Claims above maxProjectWalks (see joinsClaim): the claim's projects (parameter `n`) as `rows`,
+   * `c(project_id)`, each joined LATERAL to its own page along its project's index. One plan; each
+   * project read to the page's limit at most (~0.2 ms a project for 51 rows at 10 M entries), where
+   * a walk along the order checking the project reads every newer record outside the claim first
+   * (130 ms past 80,000 of another project's at 10 M). Up to `maxRowsRead` (projects × limit):
+   * above it, as for a large claim or a large page (an export's), a walk reads less. null: no LATERAL.
    */
-  claimJoin: { rows: (n: string) => string, maxProjects: number } | null
+  claimJoin: { rows: (n: string) => string, maxRowsRead: number } | null
 }
 
 export const SQLITE_DIALECT: SqlDialect = {
@@ -84,7 +84,7 @@ export const POSTGRES_DIALECT: SqlDialect = {
   indexedBy: () => '',
   limitedParts: true,
   maxProjectWalks: 8,
-  claimJoin: { rows: (n) => `unnest(${n}::text[]) AS c(project_id)`, maxProjects: 64 }
+  claimJoin: { rows: (n) => `unnest(${n}::text[]) AS c(project_id)`, maxRowsRead: 64 * 51 }
 }
 
 export interface SqlQuery {
@@ -310,8 +310,8 @@ function entrySelect (table: string, scope: AuditScope, projectCondition: Projec
  * (10 M entries, 52 projects: p99 31.1 ms against 2.6). An outcome's walk is not bounded so: past a
  * burst of another project's successes it read them all (85 ms, against 4 ms joined).
  */
-function joinsClaim (scope: AuditScope, dialect: SqlDialect): boolean {
-  return scope.projects !== '*' && scope.projects.length <= (dialect.claimJoin?.maxProjects ?? 0) &&
+function joinsClaim (scope: AuditScope, limit: number, dialect: SqlDialect): boolean {
+  return scope.projects !== '*' && scope.projects.length * limit <= (dialect.claimJoin?.maxRowsRead ?? 0) &&
     scope.sinceMs === undefined && scope.untilMs === undefined
 }
 
@@ -326,7 +326,7 @@ export function entryPageQuery (table: string, scope: AuditScope, before: number
   // sort over all rows of the claim; above it, the same page joined to each of the claim's rows.
   const walk = projects === '*' || projects.length === 1 || scope.videoId !== undefined || scope.actor !== undefined
     ? 'one'
-    : projects.length <= dialect.maxProjectWalks ? 'merged' : joinsClaim(scope, dialect) ? 'joined' : 'one'
+    : projects.length <= dialect.maxProjectWalks ? 'merged' : joinsClaim(scope, limit, dialect) ? 'joined' : 'one'
   const walks: ProjectCondition[] = walk === 'one'
     ? [claim]
     : walk === 'joined' ? [oneProject(() => 'c.project_id')] : (projects as string[]).map((id) => oneProject((b) => b.param(id)))
