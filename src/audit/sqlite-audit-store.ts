@@ -222,19 +222,28 @@ export class SqliteAuditStore implements ChainedAuditStore {
     if (mode === 'wal' && this.location !== ':memory:') this.#wal = new FileSync(`${this.location}-wal`)
     // FULL would fsync the WAL inside every COMMIT, blocking the event loop; `#durable` does that sync off it.
     db.exec(`PRAGMA synchronous = ${this.#wal !== null ? 'NORMAL' : 'FULL'}`)
-    db.exec('BEGIN IMMEDIATE')
-    try {
+    this.#writeTransaction(() => {
       const version = this.#schemaVersion()
       if (version > MIGRATIONS.length) throw new AuditStoreOpenError(`${this.location} has schema version ${version}, newer than this service knows (${MIGRATIONS.length})`)
       for (const migration of MIGRATIONS.slice(version)) db.exec(migration)
       db.exec(`PRAGMA user_version = ${MIGRATIONS.length}`)
+    })
+    // Planner statistics: without them a filter like actor+outcome picks the wrong index at 1 M rows.
+    db.exec('PRAGMA analysis_limit = 400')
+    db.exec('PRAGMA optimize = 0x10002')
+  }
+
+  /** `body` under the write lock (`BEGIN IMMEDIATE`), committed; rolled back when it throws, the error (mapped by `mapError`) rethrown. */
+  #writeTransaction<T> (body: () => T, mapError: (error: unknown) => unknown = (error) => error): T {
+    const db = this.#db
+    db.exec('BEGIN IMMEDIATE')
+    try {
+      const result = body()
       db.exec('COMMIT')
-      // Planner statistics: without them a filter like actor+outcome picks the wrong index at 1 M rows.
-      db.exec('PRAGMA analysis_limit = 400')
-      db.exec('PRAGMA optimize = 0x10002')
+      return result
     } catch (error) {
       if (db.isTransaction) db.exec('ROLLBACK')
-      throw error
+      throw mapError(error)
     }
   }
 
@@ -293,20 +302,14 @@ export class SqliteAuditStore implements ChainedAuditStore {
   }
 
   #insertBatch (records: PreparedRecord[], fromMemory: boolean): void {
-    const db = this.#db
-    let rows: AuditRecordRow[]
-    db.exec('BEGIN IMMEDIATE')
-    try {
-      rows = planBatch(records, fromMemory ? this.#batchContextFromMemory(records) : this.#batchContextFromTable(records.map((record) => record.entryId)))
-      for (const row of rows) {
+    const rows = this.#writeTransaction(() => {
+      const planned = planBatch(records, fromMemory ? this.#batchContextFromMemory(records) : this.#batchContextFromTable(records.map((record) => record.entryId)))
+      for (const row of planned) {
         const insert = insertRecordQuery(TABLE, row, SQLITE_DIALECT)
         this.#statement(insert.text).run(...(insert.values as never[]))
       }
-      db.exec('COMMIT')
-    } catch (error) {
-      if (db.isTransaction) db.exec('ROLLBACK')
-      throw error
-    }
+      return planned
+    })
     for (const row of rows) this.#openIntents.remember(row)
   }
 
@@ -348,22 +351,14 @@ export class SqliteAuditStore implements ChainedAuditStore {
   async resolve (id: string, resolution: AuditResolution, projectIds: readonly string[] | '*'): Promise<AuditEntry> {
     if (this.#readOnly) throw new AuditStoreNotWritableError('opened read-only')
     const prepared = prepareResolution(id, resolution)
-    const db = this.#db
-    let entry: AuditEntry
-    db.exec('BEGIN IMMEDIATE')
-    try {
+    const entry = this.#writeTransaction(() => {
       const [entryRow] = this.#runSync(entryByIdQuery(TABLE, id, SQLITE_DIALECT))
       const [headRow] = this.#runSync(headQuery(TABLE))
       const planned = planResolutionOf(prepared, entryRow, headRow, projectIds)
-      entry = planned.entry
-      const { row } = planned
-      const insert = insertRecordQuery(TABLE, row, SQLITE_DIALECT)
+      const insert = insertRecordQuery(TABLE, planned.row, SQLITE_DIALECT)
       this.#statement(insert.text).run(...(insert.values as never[]))
-      db.exec('COMMIT')
-    } catch (error) {
-      if (db.isTransaction) db.exec('ROLLBACK')
-      throw resolutionConflict(error, id)
-    }
+      return planned.entry
+    }, (error) => resolutionConflict(error, id))
     await this.#durable()
     return entry
   }
@@ -385,21 +380,15 @@ export class SqliteAuditStore implements ChainedAuditStore {
 
   async appendCheckpoint (sign: (head: ChainHead) => Checkpoint): Promise<Checkpoint | null> {
     if (this.#readOnly) throw new AuditStoreNotWritableError('opened read-only')
-    const db = this.#db
-    let checkpoint: Checkpoint | null
-    db.exec('BEGIN IMMEDIATE')
-    try {
+    const checkpoint = this.#writeTransaction(() => {
       const head = headToSign(this.#runSync(headToSignQuery(TABLE, CHECKPOINTS)))
-      checkpoint = head === null ? null : sign(head)
-      if (checkpoint !== null) {
-        const insert = insertCheckpointQuery(CHECKPOINTS, checkpoint, SQLITE_DIALECT)
+      const signed = head === null ? null : sign(head)
+      if (signed !== null) {
+        const insert = insertCheckpointQuery(CHECKPOINTS, signed, SQLITE_DIALECT)
         this.#statement(insert.text).run(...(insert.values as never[]))
       }
-      db.exec('COMMIT')
-    } catch (error) {
-      if (db.isTransaction) db.exec('ROLLBACK')
-      throw error
-    }
+      return signed
+    })
     await this.#durable()
     return checkpoint
   }
@@ -459,9 +448,7 @@ export class SqliteAuditStore implements ChainedAuditStore {
   }
 
   #probeWrite (): void {
-    this.#db.exec('BEGIN IMMEDIATE')
-    this.#db.exec(`PRAGMA user_version = ${this.#schemaVersion()}`)
-    this.#db.exec('COMMIT')
+    this.#writeTransaction(() => { this.#db.exec(`PRAGMA user_version = ${this.#schemaVersion()}`) })
   }
 
   async close (): Promise<void> {
