@@ -2,12 +2,9 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createPublicKey, generateKeyPairSync } from 'node:crypto'
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { request } from 'undici'
 import { tempDir } from './helpers/temp-dir.ts'
-
-// The type of a subtest's `t` (tap names it only through its plugins).
-type Test = Parameters<Parameters<typeof t.test>[0]>[0]
 
 interface Demo {
   output: string

@@ -1,6 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { type FileHandle, open } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import t, { type Test } from 'tap'
@@ -8,6 +7,7 @@ import { createCheckpointSigner, generateSigningKey } from '../../src/audit/audi
 import { FileSync } from '../../src/audit/file-sync.ts'
 import { SqliteAuditStore } from '../../src/audit/sqlite-audit-store.ts'
 import { makeEntry } from '../helpers/audit-fixtures.ts'
+import { tempDir } from '../helpers/temp-dir.ts'
 
 // SPEC: a record is on disk when its append resolves. The SQLite store commits with
 // synchronous=NORMAL and then syncs the WAL itself, off the event loop; these tests hold that
@@ -48,12 +48,6 @@ async function fileHandlePrototype (dir: string): Promise<{ datasync: (this: Fil
   const handle = await open(probe, 'r')
   await handle.close()
   return Object.getPrototypeOf(handle) as { datasync: (this: FileHandle) => Promise<void> }
-}
-
-function tempDir (t: Test): string {
-  const dir = mkdtempSync(join(tmpdir(), 'livecut-durable-'))
-  t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
-  return dir
 }
 
 const settledYet = async (promise: Promise<unknown>): Promise<boolean> => {
