@@ -69,11 +69,7 @@ export class StoredRows<T> {
     return { bad: null, row }
   }
 
-  /** Whether `row` is the one `expected` says. */
-  same (row: T, expected: T): boolean {
-    return this.#describe(row) === this.#describe(expected)
-  }
-
+  /** The row as problems quote it; two rows with the same text are the same row. */
   describe (row: T): string {
     return this.#describe(row)
   }
